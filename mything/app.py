@@ -1,0 +1,95 @@
+"""The application factory: the only place a Flask app for mything is built.
+
+:func:`create_app` reads the configuration, gives the app its database,
+registers the error handlers and every blueprint under
+:mod:`mything.blueprints`, and returns it. Tests, examples and
+:class:`~mything.thing.MyThing` all build their apps here, each one separate.
+
+:class:`ApiFlask` is the one place where responses are built: a view returns
+an :class:`~mything.results.ApiResult`, and :meth:`ApiFlask.make_response`
+turns it into JSON and adds the headers every response carries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
+from werkzeug.utils import find_modules, import_string
+
+from . import cli, db
+from .config import load_config
+from .encoding import SafeJSONProvider
+from .errors import register_error_handlers
+from .requestid import get_request_id
+from .results import ApiResult
+
+if TYPE_CHECKING:
+    from .thing import MyThing
+
+
+class IdConverter(IntegerConverter):
+    """Match a database id in a URL: a positive 64-bit integer, else a 404."""
+
+    def __init__(self, map: Map) -> None:
+        super().__init__(map, min=1, max=2**63 - 1)
+
+
+class ApiFlask(Flask):
+    """A Flask app whose views return :class:`ApiResult` objects."""
+
+    json_provider_class = SafeJSONProvider
+
+    #: The :class:`~mything.thing.MyThing` that owns this app, if any.
+    my_thing: MyThing | None = None
+
+    def make_response(self, rv: Any) -> Response:
+        """Build the response for a view's or error handler's return value."""
+        if isinstance(rv, ApiResult):
+            response = rv.to_response()
+        else:
+            response = super().make_response(rv)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Request-ID"] = get_request_id()
+        return response
+
+    def dispatch_request(self) -> Any:
+        """Run the view, then commit its database work before answering.
+
+        Committing here, and not at teardown, means a failed commit becomes
+        an error response instead of a success the database never kept.
+        """
+        rv = super().dispatch_request()
+        db.commit_db()
+        return rv
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> ApiFlask:
+    """Create a mything Flask app; ``config`` overrides every other source."""
+    app = ApiFlask("mything")
+    app.config.update(load_config(config))
+    # A JSON API answers errors as JSON even in debug or testing mode; letting
+    # them propagate would hand them to the server's HTML error page.
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    app.url_map.converters["id"] = IdConverter
+    db.init_app(app)
+    register_error_handlers(app)
+    register_blueprints(app)
+    cli.register_commands(app)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops
+        )
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register every module of :mod:`mything.blueprints` that has a ``blueprint``."""
+    for name in find_modules("mything.blueprints"):
+        module = import_string(name)
+        if hasattr(module, "blueprint"):
+            app.register_blueprint(module.blueprint)

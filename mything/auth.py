@@ -1,0 +1,78 @@
+"""Who is calling: a bearer token, or a user the host application vouches for.
+
+Views that need a caller are decorated with :func:`authenticated`, which
+passes the :class:`~mything.services.User` as the ``caller`` argument::
+
+    @blueprint.get("/me")
+    @authenticated
+    def me(caller):
+        return ApiResult(services.describe_user(caller))
+
+Clients send ``Authorization: Bearer <token>``. A host that authenticates
+users itself (single sign-on in front of its own app) turns on
+``TRUST_REMOTE_USER`` and sets the WSGI ``REMOTE_USER`` variable; mything
+then trusts that name and creates the user on first sight. Leave it off
+when mything serves the internet directly: gunicorn itself sets
+``REMOTE_USER`` from any HTTP Basic header a client sends.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import current_app, g, request
+from voluptuous import Invalid
+
+from . import services
+from .errors import Unauthorized
+from .schemas import USER_NAME
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def authenticate() -> services.User:
+    """Return the user making the current request, or raise a 401."""
+    user: services.User | None = g.get("mything_user")
+    if user is None:
+        user = _remote_user() or _bearer_user()
+        g.mything_user = user
+    return user
+
+
+def _remote_user() -> services.User | None:
+    if not current_app.config["TRUST_REMOTE_USER"]:
+        return None
+    name = request.environ.get("REMOTE_USER")
+    if not name:
+        return None
+    try:
+        USER_NAME(name)
+    except Invalid:
+        raise Unauthorized("REMOTE_USER is not a valid user name.") from None
+    return services.ensure_user(name)
+
+
+def _bearer_user() -> services.User:
+    header = request.headers.get("Authorization")
+    if header is None:
+        raise Unauthorized()
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Use Authorization: Bearer <token>.")
+    user = services.user_for_token(token)
+    if user is None:
+        raise Unauthorized("The token is not valid.")
+    return user
+
+
+def authenticated(view: F) -> F:
+    """Require a caller and pass it to ``view`` as the ``caller`` argument."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return view(*args, caller=authenticate(), **kwargs)
+
+    wrapper.requires_auth = True  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]

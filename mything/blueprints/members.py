@@ -1,0 +1,38 @@
+"""``/orgs/<slug>/members``: who belongs to an organization, managed by owners."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from .. import services
+from ..auth import authenticated
+from ..results import ApiResult
+from ..schemas import NEW_MEMBER, PAGE_QUERY
+from ..validation import argsschema, dataschema
+
+blueprint = Blueprint("members", __name__)
+
+
+@blueprint.get("/orgs/<slug>/members")
+@authenticated
+@argsschema(PAGE_QUERY)
+def list_members(caller: services.User, slug: str, **page: object) -> ApiResult:
+    """List the members of an organization, by user name."""
+    result = services.list_members(caller, slug, **page)
+    return ApiResult(result, next_page=result["next_cursor"])
+
+
+@blueprint.post("/orgs/<slug>/members")
+@authenticated
+@dataschema(NEW_MEMBER)
+def add_member(caller: services.User, slug: str, user: str, role: str) -> ApiResult:
+    """Add a user to an organization (owners only)."""
+    return ApiResult(services.add_member(caller, slug, user, role=role), 201)
+
+
+@blueprint.delete("/orgs/<slug>/members/<user>")
+@authenticated
+def remove_member(caller: services.User, slug: str, user: str) -> ApiResult:
+    """Remove a user from an organization (owners only; not the last owner)."""
+    services.remove_member(caller, slug, user)
+    return ApiResult(None, 204)

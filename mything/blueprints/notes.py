@@ -1,0 +1,57 @@
+"""``/orgs/<slug>/notes``: an organization's notes."""
+
+from __future__ import annotations
+
+from flask import Blueprint, url_for
+
+from .. import services
+from ..auth import authenticated
+from ..results import ApiResult
+from ..schemas import NEW_NOTE, NOTE_CHANGES, NOTES_QUERY
+from ..validation import argsschema, dataschema
+
+blueprint = Blueprint("notes", __name__)
+
+
+@blueprint.get("/orgs/<slug>/notes")
+@authenticated
+@argsschema(NOTES_QUERY)
+def list_notes(caller: services.User, slug: str, **query: object) -> ApiResult:
+    """List an organization's notes, newest first, optionally with one tag."""
+    result = services.list_notes(caller, slug, **query)
+    return ApiResult(result, next_page=result["next_cursor"])
+
+
+@blueprint.post("/orgs/<slug>/notes")
+@authenticated
+@dataschema(NEW_NOTE)
+def create_note(caller: services.User, slug: str, **fields: object) -> ApiResult:
+    """Create a note."""
+    note = services.create_note(caller, slug, **fields)
+    location = url_for(".get_note", slug=slug, note_id=note["id"], _external=True)
+    return ApiResult(note, 201, headers={"Location": location})
+
+
+@blueprint.get("/orgs/<slug>/notes/<id:note_id>")
+@authenticated
+def get_note(caller: services.User, slug: str, note_id: int) -> ApiResult:
+    """Show a note."""
+    return ApiResult(services.get_note(caller, slug, note_id))
+
+
+@blueprint.patch("/orgs/<slug>/notes/<id:note_id>")
+@authenticated
+@dataschema(NOTE_CHANGES)
+def update_note(
+    caller: services.User, slug: str, note_id: int, **changes: object
+) -> ApiResult:
+    """Change some fields of a note."""
+    return ApiResult(services.update_note(caller, slug, note_id, **changes))
+
+
+@blueprint.delete("/orgs/<slug>/notes/<id:note_id>")
+@authenticated
+def delete_note(caller: services.User, slug: str, note_id: int) -> ApiResult:
+    """Delete a note."""
+    services.delete_note(caller, slug, note_id)
+    return ApiResult(None, 204)

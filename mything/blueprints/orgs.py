@@ -1,0 +1,39 @@
+"""``/orgs``: the caller's organizations."""
+
+from __future__ import annotations
+
+from flask import Blueprint, url_for
+
+from .. import services
+from ..auth import authenticated
+from ..results import ApiResult
+from ..schemas import NEW_ORGANIZATION, PAGE_QUERY
+from ..validation import argsschema, dataschema
+
+blueprint = Blueprint("orgs", __name__)
+
+
+@blueprint.get("/orgs")
+@authenticated
+@argsschema(PAGE_QUERY)
+def list_organizations(caller: services.User, **page: object) -> ApiResult:
+    """List the organizations the caller belongs to, by slug."""
+    result = services.list_organizations(caller, **page)
+    return ApiResult(result, next_page=result["next_cursor"])
+
+
+@blueprint.post("/orgs")
+@authenticated
+@dataschema(NEW_ORGANIZATION)
+def create_organization(caller: services.User, slug: str, name: str) -> ApiResult:
+    """Create an organization owned by the caller."""
+    organization = services.create_organization(caller, slug, name=name)
+    location = url_for(".get_organization", slug=slug, _external=True)
+    return ApiResult(organization, 201, headers={"Location": location})
+
+
+@blueprint.get("/orgs/<slug>")
+@authenticated
+def get_organization(caller: services.User, slug: str) -> ApiResult:
+    """Show one of the caller's organizations."""
+    return ApiResult(services.get_organization(caller, slug))

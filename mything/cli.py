@@ -1,0 +1,81 @@
+"""The ``mything`` command: Flask's CLI for a mything app, plus admin commands.
+
+``mything run``, ``mything routes`` and ``mything shell`` come from Flask;
+``init-db``, ``create-user`` and ``create-token`` are mything's own. The
+same commands work as ``flask --app mything ...``. Configuration comes from
+``MYTHING_*`` variables and the ``MYTHING_CONFIG`` file, as for gunicorn.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+from flask.cli import FlaskGroup, with_appcontext
+
+from . import services
+from .db import commit_db, get_database
+from .errors import ApiException, ConfigError
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command() -> None:
+    """Create the database tables if they are missing."""
+    get_database().init_schema()
+    click.echo("The database is ready.")
+
+
+@click.command("create-user")
+@click.argument("name")
+@with_appcontext
+def create_user_command(name: str) -> None:
+    """Create the user NAME."""
+    from .schemas import NEW_USER
+    from .validation import validate
+
+    _run(lambda: services.create_user(validate(NEW_USER, {"name": name})["name"]))
+    click.echo(f"Created the user {name}.")
+
+
+@click.command("create-token")
+@click.argument("name")
+@with_appcontext
+def create_token_command(name: str) -> None:
+    """Print a new API token for the user NAME (it is shown only once)."""
+    click.echo(_run(lambda: services.create_token(name)))
+
+
+def _run(operation: Any) -> Any:
+    try:
+        result = operation()
+    except ApiException as exc:
+        raise click.ClickException(exc.message) from None
+    commit_db()
+    return result
+
+
+def register_commands(app: Flask) -> None:
+    """Add mything's admin commands to ``app.cli``."""
+    app.cli.add_command(init_db_command)
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(create_token_command)
+
+
+def _create_app() -> Flask:
+    from .app import create_app
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+main = FlaskGroup(
+    name="mything",
+    create_app=_create_app,
+    help="Run and administer mything. Configure it with MYTHING_* variables.",
+)

@@ -1,0 +1,246 @@
+"""Errors that leave mything as JSON, and the handlers that make sure they do.
+
+Every error response has the same body, built by :meth:`ApiException.to_dict`::
+
+    {"message": "Note not found.", "status": 404, "code": "not_found",
+     "request_id": "0f6c..."}
+
+``code`` is a stable, machine-readable name that clients can switch on;
+``message`` is for people and may improve between releases. Validation
+failures add ``errors``, a list of ``{"path": "tags.0", "message": ...}``.
+
+The hierarchy is small; each subclass only sets defaults::
+
+    ApiException                 400 bad_request (or any status you pass)
+     +-- ValidationError         400 validation_error, with .errors
+     +-- Unauthorized            401 unauthorized, WWW-Authenticate: Bearer
+     +-- Forbidden               403 forbidden
+     +-- NotFound                404 not_found
+     +-- Conflict                409 conflict
+     +-- Unavailable             503 unavailable, Retry-After
+
+Werkzeug's HTTP errors (404, 405, 413, ...), database outages and unhandled
+exceptions are translated into the same shape by :func:`register_error_handlers`,
+so no response of mything is ever an HTML error page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException
+
+from .requestid import get_request_id
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from .results import ApiResult
+
+#: Stable codes for the statuses mything answers with. Any other status gets
+#: its HTTP reason phrase in snake case (422 -> "unprocessable_content").
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    422: "unprocessable_content",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def code_for_status(status: int) -> str:
+    """Return the stable error code for an HTTP status."""
+    try:
+        return CODES[status]
+    except KeyError:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or wrong; raised when an app is created.
+
+    The message is one line that names the key and says what was expected.
+    """
+
+
+class ApiException(Exception):
+    """An error that becomes a JSON error response (or is raised to Python callers).
+
+    ``message`` and ``status`` may be passed positionally; everything else is
+    keyword-only. Subclasses set the class attributes to change the defaults.
+    """
+
+    status: int = 400
+    message: str = "Bad request."
+    code: str | None = None
+    #: Headers every response of this error carries (``headers`` adds more).
+    default_headers: Mapping[str, str] = {}
+
+    def __init__(
+        self,
+        message: str | None = None,
+        status: int | None = None,
+        *,
+        code: str | None = None,
+        errors: Sequence[Mapping[str, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if message is not None:
+            self.message = message
+        if status is not None:
+            self.status = status
+        self.code = code or self.code or code_for_status(self.status)
+        self.errors = [dict(error) for error in errors] if errors else None
+        self.headers = {**self.default_headers, **(headers or {})}
+        super().__init__(self.message)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.status} {self.code}: {self.message!r}>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the error body, without the request id (which HTTP adds)."""
+        body: dict[str, Any] = {
+            "message": self.message,
+            "status": self.status,
+            "code": self.code,
+        }
+        if self.errors is not None:
+            body["errors"] = self.errors
+        return body
+
+    def to_result(self) -> ApiResult:
+        """Return this error as an :class:`~mything.results.ApiResult`."""
+        from .results import ApiResult
+
+        body = self.to_dict()
+        body["request_id"] = get_request_id()
+        return ApiResult(body, self.status, headers=self.headers)
+
+
+class ValidationError(ApiException):
+    """Input did not match its schema; ``errors`` lists every failure by path.
+
+    Without a message, the message sums up the errors for people.
+    """
+
+    message = "The request is not valid."
+    code = "validation_error"
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        errors = kwargs.get("errors") or []
+        if message is None and errors:
+            message = (
+                "Invalid input: "
+                + "; ".join(
+                    f"{error['path']}: {error['message']}"
+                    if error["path"]
+                    else error["message"]
+                    for error in errors
+                )
+                + "."
+            )
+        super().__init__(message, **kwargs)
+
+
+class Unauthorized(ApiException):
+    """No credentials, or credentials mything does not know."""
+
+    status = 401
+    message = "A valid bearer token is required."
+    default_headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(ApiException):
+    """The caller is known but may not do this."""
+
+    status = 403
+    message = "You are not allowed to do this."
+
+
+class NotFound(ApiException):
+    """The resource does not exist, or the caller may not know that it does."""
+
+    status = 404
+    message = "Not found."
+
+
+class Conflict(ApiException):
+    """The request conflicts with the current state (a taken slug, ...)."""
+
+    status = 409
+    message = "The request conflicts with the current state."
+
+
+class Unavailable(ApiException):
+    """A backing service (the database) does not answer; retry later."""
+
+    status = 503
+    message = "The service is temporarily unavailable."
+    default_headers = {"Retry-After": "5"}
+
+
+def handle_api_exception(error: ApiException) -> ApiResult:
+    return error.to_result()
+
+
+def handle_http_exception(error: HTTPException) -> ApiResult:
+    """Turn Werkzeug's errors (404, 405, 413, ...) into the JSON error shape."""
+    status = error.code or 500
+    # Keep the headers that carry meaning, such as Allow on a 405, but not
+    # Werkzeug's HTML content type.
+    headers = {
+        key: value
+        for key, value in error.get_headers()
+        if key.lower() != "content-type"
+    }
+    message = error.description or HTTPStatus(status).phrase
+    if status >= 500:
+        message = HTTPStatus(status).phrase
+    return ApiException(message, status, headers=headers).to_result()
+
+
+def handle_database_error(error: DBAPIError) -> ApiResult:
+    """Answer 503 when the database is gone or busy, 500 for any other fault.
+
+    Connection losses and SQLite's "database is locked" are operational: the
+    request can be retried as it is. Anything else is a bug, logged as such.
+    """
+    if error.connection_invalidated or _is_operational(error):
+        current_app.logger.warning(
+            "database unavailable (request %s): %s", get_request_id(), error.orig
+        )
+        return Unavailable("The database is not available; retry later.").to_result()
+    return handle_unexpected_exception(error)
+
+
+def _is_operational(error: DBAPIError) -> bool:
+    # Both psycopg and sqlite3 raise OperationalError for outages and locks;
+    # the DB-API names it the same in every driver.
+    return type(error.orig).__name__ == "OperationalError"
+
+
+def handle_unexpected_exception(error: Exception) -> ApiResult:
+    """Log an unhandled exception with its request id and answer a bare 500."""
+    request_id = get_request_id()
+    current_app.logger.error(
+        "unhandled exception (request %s)", request_id, exc_info=error
+    )
+    return ApiException("Internal Server Error", 500).to_result()
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Make every error of ``app`` leave in the JSON error shape."""
+    app.register_error_handler(ApiException, handle_api_exception)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(Exception, handle_unexpected_exception)

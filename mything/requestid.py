@@ -1,0 +1,31 @@
+"""Request ids: one per request, echoed from the client when it sent a sane one.
+
+The id is kept in the WSGI environ, so a host application that mounts mything
+can read it too (``environ["mything.request_id"]``), and it appears in every
+response (``X-Request-ID``), every error body and every log line about the
+request.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask import request
+
+ENVIRON_KEY = "mything.request_id"
+
+# A proxy's or client's id is reused only when it cannot smuggle anything
+# into a header or a log line: short, and made of URL-safe characters.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}\Z")
+
+
+def get_request_id() -> str:
+    """Return the id of the current request, choosing it on first use."""
+    environ = request.environ
+    request_id: str | None = environ.get(ENVIRON_KEY)
+    if request_id is None:
+        sent = environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = sent if _SANE_REQUEST_ID.match(sent) else uuid.uuid4().hex
+        environ[ENVIRON_KEY] = request_id
+    return request_id

@@ -1,0 +1,443 @@
+"""mything's operations, each implemented once for HTTP, Python and the CLI.
+
+Blueprints call these functions after validating a request; the Python API
+(:class:`~mything.thing.UserApi`) calls them after validating its arguments
+with the same schemas. They work on the current app context's connection
+(:func:`~mything.db.get_db`) and return JSON-ready values, so what Python
+callers get equals what HTTP clients read.
+
+Security rests on one rule: every organization-scoped query starts from
+:func:`get_available_organizations`, the fixed filter of the organizations a
+user belongs to. A user who is not a member of an organization cannot tell
+it from one that does not exist: both are the same 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, Select, delete, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from . import tokens
+from .db import (
+    get_db,
+    memberships,
+    note_tags,
+    notes,
+    organizations,
+    users,
+    utcnow,
+)
+from .db import tokens as token_table
+from .errors import Conflict, Forbidden, NotFound, ValidationError
+from .pagination import load_page
+
+MAX_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class User:
+    """A known user: the caller of an operation."""
+
+    id: int
+    name: str
+
+
+def isoformat(moment: datetime) -> str:
+    """Format a stored timestamp as ISO 8601 UTC (``2026-01-31T12:00:00.000000Z``)."""
+    if moment.tzinfo is None:
+        # SQLite hands back the UTC value it was given, without its zone.
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def add_numbers(a: int, b: int) -> dict[str, int]:
+    """Add two integers: the demo operation of ``/add``."""
+    return {"sum": a + b}
+
+
+# Users and tokens ------------------------------------------------------------
+
+
+def create_user(name: str) -> dict[str, str]:
+    """Create the user ``name``; a name that is taken is a 409."""
+    try:
+        with get_db().begin_nested():
+            get_db().execute(insert(users).values(name=name, created_at=utcnow()))
+    except IntegrityError:
+        raise Conflict(f"The user {name!r} already exists.") from None
+    return {"name": name}
+
+
+def find_user(name: str) -> User | None:
+    """Return the user called ``name``, or ``None``."""
+    row = get_db().execute(select(users.c.id, users.c.name).where(users.c.name == name))
+    found = row.first()
+    return User(found.id, found.name) if found else None
+
+
+def ensure_user(name: str) -> User:
+    """Return the user ``name``, creating it first if it is new.
+
+    Used for users that a host authenticated itself (``REMOTE_USER``).
+    """
+    user = find_user(name)
+    if user is None:
+        try:
+            create_user(name)
+        except Conflict:
+            pass  # Created meanwhile by a concurrent request: fine.
+        user = find_user(name)
+    assert user is not None
+    return user
+
+
+def create_token(name: str) -> str:
+    """Issue a new token for the user ``name`` and return it; only its hash is kept."""
+    user = find_user(name)
+    if user is None:
+        raise NotFound(f"There is no user {name!r}.")
+    token = tokens.new_token()
+    get_db().execute(
+        insert(token_table).values(
+            user_id=user.id, token_hash=tokens.hash_token(token), created_at=utcnow()
+        )
+    )
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    """Return the user a bearer token belongs to, or ``None``."""
+    if not token.startswith(tokens.PREFIX) or len(token) > tokens.MAX_TOKEN_LENGTH:
+        return None
+    presented = tokens.hash_token(token)
+    row = (
+        get_db()
+        .execute(
+            select(users.c.id, users.c.name, token_table.c.token_hash)
+            .join(token_table, token_table.c.user_id == users.c.id)
+            .where(token_table.c.token_hash == presented)
+        )
+        .first()
+    )
+    if row is None or not tokens.hashes_match(row.token_hash, presented):
+        return None
+    return User(row.id, row.name)
+
+
+def describe_user(user: User) -> dict[str, Any]:
+    """Return ``/me``: the user's name and the slugs of its organizations."""
+    query = get_available_organizations(user).order_by(organizations.c.slug)
+    slugs = [row.slug for row in get_db().execute(query)]
+    return {"name": user.name, "organizations": slugs}
+
+
+# Organizations -------------------------------------------------------------
+
+
+def get_available_organizations(user: User) -> Select:
+    """Return the query of the organizations ``user`` belongs to, with its role.
+
+    This is the one filter every organization-scoped operation goes through.
+    """
+    return (
+        select(
+            organizations.c.id,
+            organizations.c.slug,
+            organizations.c.name,
+            organizations.c.created_at,
+            memberships.c.role,
+        )
+        .join(memberships, memberships.c.org_id == organizations.c.id)
+        .where(memberships.c.user_id == user.id)
+    )
+
+
+def find_organization(user: User, slug: str) -> Row:
+    """Return the organization ``slug`` if ``user`` is a member, else a 404."""
+    query = get_available_organizations(user).where(organizations.c.slug == slug)
+    row = get_db().execute(query).first()
+    if row is None:
+        raise NotFound("Organization not found.")
+    return row
+
+
+def _organization(row: Row) -> dict[str, Any]:
+    return {
+        "slug": row.slug,
+        "name": row.name,
+        "role": row.role,
+        "created_at": isoformat(row.created_at),
+    }
+
+
+def list_organizations(
+    user: User, *, limit: int | None = None, cursor: str | None = None
+) -> dict[str, Any]:
+    """Return a page of the user's organizations, by slug."""
+    return load_page(
+        get_available_organizations(user),
+        key=organizations.c.slug,
+        scope=f"orgs:{user.id}",
+        limit=limit,
+        cursor=cursor,
+        serialize=lambda rows: [_organization(row) for row in rows],
+    )
+
+
+def create_organization(user: User, slug: str, *, name: str) -> dict[str, Any]:
+    """Create an organization with ``user`` as its owner; a taken slug is a 409."""
+    db = get_db()
+    now = utcnow()
+    try:
+        with db.begin_nested():
+            org_id = db.execute(
+                insert(organizations)
+                .values(slug=slug, name=name, created_at=now)
+                .returning(organizations.c.id)
+            ).scalar_one()
+    except IntegrityError:
+        raise Conflict(f"The slug {slug!r} is taken.") from None
+    db.execute(
+        insert(memberships).values(
+            org_id=org_id, user_id=user.id, role="owner", created_at=now
+        )
+    )
+    return _organization(find_organization(user, slug))
+
+
+def get_organization(user: User, slug: str) -> dict[str, Any]:
+    """Return one of the user's organizations."""
+    return _organization(find_organization(user, slug))
+
+
+# Members -------------------------------------------------------------------
+
+
+def _require_owner(org: Row) -> None:
+    if org.role != "owner":
+        raise Forbidden("Only an owner of the organization can manage its members.")
+
+
+def list_members(
+    user: User, slug: str, *, limit: int | None = None, cursor: str | None = None
+) -> dict[str, Any]:
+    """Return a page of an organization's members, by user name."""
+    org = find_organization(user, slug)
+    query = (
+        select(users.c.name, memberships.c.role)
+        .join(memberships, memberships.c.user_id == users.c.id)
+        .where(memberships.c.org_id == org.id)
+    )
+    return load_page(
+        query,
+        key=users.c.name,
+        scope=f"members:{org.id}",
+        limit=limit,
+        cursor=cursor,
+        serialize=lambda rows: [{"user": row.name, "role": row.role} for row in rows],
+    )
+
+
+def add_member(
+    user: User, slug: str, member: str, *, role: str = "member"
+) -> dict[str, str]:
+    """Add the user ``member`` to an organization; owners only."""
+    org = find_organization(user, slug)
+    _require_owner(org)
+    new_member = find_user(member)
+    if new_member is None:
+        raise ValidationError(
+            errors=[{"path": "user", "message": f"there is no user {member!r}"}]
+        )
+    try:
+        with get_db().begin_nested():
+            get_db().execute(
+                insert(memberships).values(
+                    org_id=org.id, user_id=new_member.id, role=role, created_at=utcnow()
+                )
+            )
+    except IntegrityError:
+        raise Conflict(f"{member!r} is already a member.") from None
+    return {"user": member, "role": role}
+
+
+def remove_member(user: User, slug: str, member: str) -> None:
+    """Remove ``member`` from an organization; owners only, never the last owner."""
+    db = get_db()
+    org = find_organization(user, slug)
+    _require_owner(org)
+    target = db.execute(
+        select(memberships.c.user_id, memberships.c.role)
+        .join(users, users.c.id == memberships.c.user_id)
+        .where(memberships.c.org_id == org.id, users.c.name == member)
+    ).first()
+    if target is None:
+        raise NotFound(f"{member!r} is not a member.")
+    if target.role == "owner":
+        owners = db.execute(
+            select(func.count())
+            .select_from(memberships)
+            .where(memberships.c.org_id == org.id, memberships.c.role == "owner")
+        ).scalar_one()
+        if owners <= 1:
+            raise Conflict("The last owner of an organization cannot be removed.")
+    db.execute(
+        delete(memberships).where(
+            memberships.c.org_id == org.id, memberships.c.user_id == target.user_id
+        )
+    )
+
+
+# Notes ---------------------------------------------------------------------
+
+
+def _note_query() -> Select:
+    return select(
+        notes.c.id,
+        notes.c.title,
+        notes.c.body,
+        users.c.name.label("author"),
+        notes.c.created_at,
+        notes.c.updated_at,
+    ).join(users, users.c.id == notes.c.author_id)
+
+
+def _serialize_notes(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    tags: dict[int, list[str]] = {row.id: [] for row in rows}
+    if tags:
+        tag_rows = get_db().execute(
+            select(note_tags.c.note_id, note_tags.c.tag)
+            .where(note_tags.c.note_id.in_(list(tags)))
+            .order_by(note_tags.c.note_id, note_tags.c.position)
+        )
+        for note_id, tag in tag_rows:
+            tags[note_id].append(tag)
+    return [
+        {
+            "id": row.id,
+            "title": row.title,
+            "body": row.body,
+            "tags": tags[row.id],
+            "author": row.author,
+            "created_at": isoformat(row.created_at),
+            "updated_at": isoformat(row.updated_at),
+        }
+        for row in rows
+    ]
+
+
+def _find_note(org: Row, note_id: Any) -> Row:
+    # HTTP routing only passes ids in range; Python callers may pass anything.
+    if isinstance(note_id, bool) or not isinstance(note_id, int):
+        raise NotFound("Note not found.")
+    if not 1 <= note_id <= MAX_ID:
+        raise NotFound("Note not found.")
+    query = _note_query().where(notes.c.org_id == org.id, notes.c.id == note_id)
+    row = get_db().execute(query).first()
+    if row is None:
+        raise NotFound("Note not found.")
+    return row
+
+
+def _write_tags(note_id: int, tags: list[str]) -> None:
+    db = get_db()
+    db.execute(delete(note_tags).where(note_tags.c.note_id == note_id))
+    if tags:
+        db.execute(
+            insert(note_tags),
+            [
+                {"note_id": note_id, "tag": tag, "position": position}
+                for position, tag in enumerate(tags)
+            ],
+        )
+
+
+def list_notes(
+    user: User,
+    slug: str,
+    *,
+    limit: int | None = None,
+    cursor: str | None = None,
+    tag: str | None = None,
+) -> dict[str, Any]:
+    """Return a page of an organization's notes, newest first, maybe by tag."""
+    org = find_organization(user, slug)
+    query = _note_query().where(notes.c.org_id == org.id)
+    if tag is not None:
+        query = query.where(
+            exists().where(note_tags.c.note_id == notes.c.id, note_tags.c.tag == tag)
+        )
+    return load_page(
+        query,
+        key=notes.c.id,
+        descending=True,
+        scope=f"notes:{org.id}:{tag or ''}",
+        limit=limit,
+        cursor=cursor,
+        serialize=_serialize_notes,
+    )
+
+
+def create_note(
+    user: User,
+    slug: str,
+    *,
+    title: str,
+    body: str = "",
+    tags: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Create a note in one of the user's organizations and return it."""
+    org = find_organization(user, slug)
+    now = utcnow()
+    note_id = (
+        get_db()
+        .execute(
+            insert(notes)
+            .values(
+                org_id=org.id,
+                author_id=user.id,
+                title=title,
+                body=body,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(notes.c.id)
+        )
+        .scalar_one()
+    )
+    _write_tags(note_id, list(tags))
+    return _serialize_notes([_find_note(org, note_id)])[0]
+
+
+def get_note(user: User, slug: str, note_id: int) -> dict[str, Any]:
+    """Return one note of one of the user's organizations."""
+    org = find_organization(user, slug)
+    return _serialize_notes([_find_note(org, note_id)])[0]
+
+
+def update_note(user: User, slug: str, note_id: int, **changes: Any) -> dict[str, Any]:
+    """Change some of a note's title, body and tags; return the note."""
+    org = find_organization(user, slug)
+    _find_note(org, note_id)
+    fields = {key: value for key, value in changes.items() if key != "tags"}
+    if changes:
+        get_db().execute(
+            update(notes)
+            .where(notes.c.id == note_id)
+            .values(**fields, updated_at=utcnow())
+        )
+    if "tags" in changes:
+        _write_tags(note_id, list(changes["tags"]))
+    return _serialize_notes([_find_note(org, note_id)])[0]
+
+
+def delete_note(user: User, slug: str, note_id: int) -> None:
+    """Delete a note of one of the user's organizations."""
+    org = find_organization(user, slug)
+    _find_note(org, note_id)
+    get_db().execute(delete(notes).where(notes.c.id == note_id))
