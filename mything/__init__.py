@@ -12,11 +12,12 @@ alone with ``gunicorn 'mything:MyThing()'``, or call it from Python with
 are public; everything else may change between releases.
 """
 
-from .app import create_app
-from .errors import ApiException, ConfigError
-from .thing import MyThing
-
+# Set before the imports below: modules of the package read it.
 __version__ = "0.1.0"
+
+from .app import create_app  # noqa: E402
+from .errors import ApiException, ConfigError  # noqa: E402
+from .thing import MyThing  # noqa: E402
 
 __all__ = [
     "ApiException",

@@ -20,7 +20,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.utils import find_modules, import_string
 
-from . import cli, db
+from . import cli, db, ratelimit
 from .config import load_config
 from .encoding import SafeJSONProvider
 from .errors import register_error_handlers
@@ -54,6 +54,7 @@ class ApiFlask(Flask):
             response = super().make_response(rv)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Request-ID"] = get_request_id()
+        ratelimit.add_rate_limit_headers(response)
         return response
 
     def dispatch_request(self) -> Any:
@@ -76,6 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> ApiFlask:
     app.config["PROPAGATE_EXCEPTIONS"] = False
     app.url_map.converters["id"] = IdConverter
     db.init_app(app)
+    ratelimit.init_app(app)
     register_error_handlers(app)
     register_blueprints(app)
     cli.register_commands(app)

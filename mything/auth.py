@@ -34,11 +34,27 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def authenticate() -> services.User:
     """Return the user making the current request, or raise a 401."""
-    user: services.User | None = g.get("mything_user")
-    if user is None:
-        user = _remote_user() or _bearer_user()
-        g.mything_user = user
-    return user
+    outcome = _authentication()
+    if isinstance(outcome, Unauthorized):
+        raise outcome
+    return outcome
+
+
+def current_user() -> services.User | None:
+    """Return the user making the current request, or ``None`` if unknown."""
+    outcome = _authentication()
+    return None if isinstance(outcome, Unauthorized) else outcome
+
+
+def _authentication() -> services.User | Unauthorized:
+    # Checked once per request, by the rate limiter or the view, whichever
+    # asks first; a failure is kept too, so that it is not looked up again.
+    if "mything_auth" not in g:
+        try:
+            g.mything_auth = _remote_user() or _bearer_user()
+        except Unauthorized as exc:
+            g.mything_auth = exc
+    return g.mything_auth  # type: ignore[no-any-return]
 
 
 def _remote_user() -> services.User | None:

@@ -35,8 +35,13 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "PAGE_SIZE": 20,
     "MAX_PAGE_SIZE": 100,
+    "RATELIMIT": "600/minute",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_KEY_PREFIX": "mything",
     "TRUST_REMOTE_USER": False,
     "TRUSTED_PROXIES": 0,
+    "DOCS_ENABLED": True,
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -73,8 +78,13 @@ CONFIG_SCHEMA = Schema(
         "MAX_CONTENT_LENGTH": _positive_int(),
         "PAGE_SIZE": _positive_int(),
         "MAX_PAGE_SIZE": _positive_int(),
+        "RATELIMIT": str,
+        "RATELIMIT_STORAGE_URI": str,
+        "RATELIMIT_ENABLED": bool,
+        "RATELIMIT_KEY_PREFIX": str,
         "TRUST_REMOTE_USER": bool,
         "TRUSTED_PROXIES": All(int, Range(min=0, max=16)),
+        "DOCS_ENABLED": bool,
     },
     # Flask's own keys, and any a host adds for its own use, pass through.
     extra=ALLOW_EXTRA,

@@ -8,7 +8,16 @@ generated from them. A field limit is changed here and nowhere else.
 
 from __future__ import annotations
 
-from voluptuous import PREVENT_EXTRA, REMOVE_EXTRA, In, Optional, Required, Schema
+from voluptuous import (
+    PREVENT_EXTRA,
+    REMOVE_EXTRA,
+    Any,
+    Datetime,
+    In,
+    Optional,
+    Required,
+    Schema,
+)
 
 from .validation import (
     integer,
@@ -69,3 +78,46 @@ NOTE_CHANGES = Schema(
     extra=PREVENT_EXTRA,
 )
 NEW_USER = Schema({Required("name"): USER_NAME})
+
+# What the API answers. These document responses in the OpenAPI document
+# (through ``@returns``) and are checked against real responses in the tests.
+
+TIMESTAMP = Datetime(format="%Y-%m-%dT%H:%M:%S.%fZ")
+
+SUM = Schema({Required("sum"): int})
+STATUS = Schema({Required("status"): "ok"})
+ME = Schema({Required("name"): str, Required("organizations"): [str]})
+ORGANIZATION = Schema(
+    {
+        Required("slug"): str,
+        Required("name"): str,
+        Required("role"): ROLE,
+        Required("created_at"): TIMESTAMP,
+    }
+)
+MEMBER = Schema({Required("user"): str, Required("role"): ROLE})
+NOTE = Schema(
+    {
+        Required("id"): int,
+        Required("title"): str,
+        Required("body"): str,
+        Required("tags"): [str],
+        Required("author"): str,
+        Required("created_at"): TIMESTAMP,
+        Required("updated_at"): TIMESTAMP,
+    }
+)
+ERROR = Schema(
+    {
+        Required("message"): str,
+        Required("status"): int,
+        Required("code"): str,
+        Required("request_id"): str,
+        Optional("errors"): [{Required("path"): str, Required("message"): str}],
+    }
+)
+
+
+def page_of(item: Schema) -> Schema:
+    """Return the schema of a page of ``item``: ``{"items", "next_cursor"}``."""
+    return Schema({Required("items"): [item], Required("next_cursor"): Any(str, None)})

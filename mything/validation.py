@@ -105,8 +105,8 @@ def load_json_body() -> dict[str, Any]:
     return data
 
 
-# Validators shared by the schemas. Each is a plain function whose type hint
-# tells the OpenAPI generator what it accepts.
+# Validators shared by the schemas. Each describes what it accepts as JSON
+# Schema in a ``json_schema`` attribute, for the OpenAPI document.
 
 
 def integer(value: int) -> int:
@@ -118,6 +118,13 @@ def integer(value: int) -> int:
     return value
 
 
+integer.json_schema = {  # type: ignore[attr-defined]
+    "type": "integer",
+    "minimum": -MAX_SAFE_INTEGER,
+    "maximum": MAX_SAFE_INTEGER,
+}
+
+
 def query_integer(value: int | str) -> int:
     """Accept an integer written in decimal, as query arguments carry it."""
     if isinstance(value, str):
@@ -125,6 +132,9 @@ def query_integer(value: int | str) -> int:
             raise Invalid("expected an integer")
         value = int(value)
     return integer(value)
+
+
+query_integer.json_schema = integer.json_schema  # type: ignore[attr-defined]
 
 
 def text(*, min_length: int = 0, max_length: int) -> Callable[[str], str]:
@@ -144,8 +154,12 @@ def text(*, min_length: int = 0, max_length: int) -> Callable[[str], str]:
             raise Invalid("must not contain NUL characters")
         return value
 
-    validator.min_length = min_length  # type: ignore[attr-defined]
-    validator.max_length = max_length  # type: ignore[attr-defined]
+    validator.json_schema = {  # type: ignore[attr-defined]
+        "type": "string",
+        "minLength": min_length,
+        "maxLength": max_length,
+        "pattern": "^[^\\u0000]*$",
+    }
     return validator
 
 
@@ -158,7 +172,10 @@ def matching(pattern: str, *, description: str) -> Callable[[str], str]:
             raise Invalid(f"must be {description}")
         return value
 
-    validator.pattern = pattern  # type: ignore[attr-defined]
+    validator.json_schema = {  # type: ignore[attr-defined]
+        "type": "string",
+        "pattern": f"^(?:{pattern})$",
+    }
     return validator
 
 
@@ -185,8 +202,11 @@ def unique_list(item: Callable[[Any], Any], *, max_items: int) -> Callable:
             raise MultipleInvalid(errors)
         return list(cleaned)
 
-    validator.item = item  # type: ignore[attr-defined]
-    validator.max_items = max_items  # type: ignore[attr-defined]
+    validator.json_schema = {  # type: ignore[attr-defined]
+        "type": "array",
+        "items": item,
+        "maxItems": max_items,
+    }
     return validator
 
 
@@ -197,6 +217,14 @@ def page_limit(value: int | str) -> int:
     if not 1 <= limit <= maximum:
         raise Invalid(f"must be between 1 and {maximum}")
     return limit
+
+
+# The maximum is the app's, so it is read when the document is built.
+page_limit.json_schema = lambda: {  # type: ignore[attr-defined]
+    "type": "integer",
+    "minimum": 1,
+    "maximum": current_app.config["MAX_PAGE_SIZE"],
+}
 
 
 def without_none(values: Iterable[tuple[str, Any]]) -> dict[str, Any]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint
 
 from .. import services
+from ..openapi import returns
 from ..results import ApiResult
-from ..schemas import ADD_BODY, ADD_QUERY
+from ..schemas import ADD_BODY, ADD_QUERY, SUM
 from ..validation import argsschema, dataschema
 
 blueprint = Blueprint("demo", __name__)
@@ -14,6 +15,7 @@ blueprint = Blueprint("demo", __name__)
 
 @blueprint.get("/add")
 @argsschema(ADD_QUERY)
+@returns(SUM)
 def add_numbers_from_query(a: int, b: int) -> ApiResult:
     """Add two integers given as query arguments."""
     return ApiResult(services.add_numbers(a, b))
@@ -21,6 +23,7 @@ def add_numbers_from_query(a: int, b: int) -> ApiResult:
 
 @blueprint.post("/add")
 @dataschema(ADD_BODY)
+@returns(SUM)
 def add_numbers(a: int, b: int) -> ApiResult:
     """Add two integers given in a JSON object."""
     return ApiResult(services.add_numbers(a, b))

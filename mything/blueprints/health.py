@@ -11,18 +11,25 @@ from sqlalchemy import text
 
 from ..db import get_db
 from ..errors import Unavailable
+from ..openapi import returns
+from ..ratelimit import unlimited
 from ..results import ApiResult
+from ..schemas import STATUS
 
 blueprint = Blueprint("health", __name__)
 
 
 @blueprint.get("/healthz")
+@unlimited
+@returns(STATUS)
 def healthz() -> ApiResult:
     """Answer as long as the process can serve requests."""
     return ApiResult({"status": "ok"})
 
 
 @blueprint.get("/readyz")
+@unlimited
+@returns(STATUS)
 def readyz() -> ApiResult:
     """Answer 200 when the database answers, 503 when it does not."""
     try:

@@ -6,13 +6,16 @@ from flask import Blueprint
 
 from .. import services
 from ..auth import authenticated
+from ..openapi import returns
 from ..results import ApiResult
+from ..schemas import ME
 
 blueprint = Blueprint("me", __name__)
 
 
 @blueprint.get("/me")
 @authenticated
+@returns(ME)
 def me(caller: services.User) -> ApiResult:
     """Describe the authenticated user."""
     return ApiResult(services.describe_user(caller))

@@ -6,8 +6,9 @@ from flask import Blueprint
 
 from .. import services
 from ..auth import authenticated
+from ..openapi import returns
 from ..results import ApiResult
-from ..schemas import NEW_MEMBER, PAGE_QUERY
+from ..schemas import MEMBER, NEW_MEMBER, PAGE_QUERY, page_of
 from ..validation import argsschema, dataschema
 
 blueprint = Blueprint("members", __name__)
@@ -16,6 +17,7 @@ blueprint = Blueprint("members", __name__)
 @blueprint.get("/orgs/<slug>/members")
 @authenticated
 @argsschema(PAGE_QUERY)
+@returns(page_of(MEMBER))
 def list_members(caller: services.User, slug: str, **page: object) -> ApiResult:
     """List the members of an organization, by user name."""
     result = services.list_members(caller, slug, **page)
@@ -25,6 +27,7 @@ def list_members(caller: services.User, slug: str, **page: object) -> ApiResult:
 @blueprint.post("/orgs/<slug>/members")
 @authenticated
 @dataschema(NEW_MEMBER)
+@returns(MEMBER, 201)
 def add_member(caller: services.User, slug: str, user: str, role: str) -> ApiResult:
     """Add a user to an organization (owners only)."""
     return ApiResult(services.add_member(caller, slug, user, role=role), 201)
@@ -32,6 +35,7 @@ def add_member(caller: services.User, slug: str, user: str, role: str) -> ApiRes
 
 @blueprint.delete("/orgs/<slug>/members/<user>")
 @authenticated
+@returns(None, 204)
 def remove_member(caller: services.User, slug: str, user: str) -> ApiResult:
     """Remove a user from an organization (owners only; not the last owner)."""
     services.remove_member(caller, slug, user)

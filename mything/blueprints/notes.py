@@ -6,8 +6,9 @@ from flask import Blueprint, url_for
 
 from .. import services
 from ..auth import authenticated
+from ..openapi import returns
 from ..results import ApiResult
-from ..schemas import NEW_NOTE, NOTE_CHANGES, NOTES_QUERY
+from ..schemas import NEW_NOTE, NOTE, NOTE_CHANGES, NOTES_QUERY, page_of
 from ..validation import argsschema, dataschema
 
 blueprint = Blueprint("notes", __name__)
@@ -16,6 +17,7 @@ blueprint = Blueprint("notes", __name__)
 @blueprint.get("/orgs/<slug>/notes")
 @authenticated
 @argsschema(NOTES_QUERY)
+@returns(page_of(NOTE))
 def list_notes(caller: services.User, slug: str, **query: object) -> ApiResult:
     """List an organization's notes, newest first, optionally with one tag."""
     result = services.list_notes(caller, slug, **query)
@@ -25,6 +27,7 @@ def list_notes(caller: services.User, slug: str, **query: object) -> ApiResult:
 @blueprint.post("/orgs/<slug>/notes")
 @authenticated
 @dataschema(NEW_NOTE)
+@returns(NOTE, 201)
 def create_note(caller: services.User, slug: str, **fields: object) -> ApiResult:
     """Create a note."""
     note = services.create_note(caller, slug, **fields)
@@ -34,6 +37,7 @@ def create_note(caller: services.User, slug: str, **fields: object) -> ApiResult
 
 @blueprint.get("/orgs/<slug>/notes/<id:note_id>")
 @authenticated
+@returns(NOTE)
 def get_note(caller: services.User, slug: str, note_id: int) -> ApiResult:
     """Show a note."""
     return ApiResult(services.get_note(caller, slug, note_id))
@@ -42,6 +46,7 @@ def get_note(caller: services.User, slug: str, note_id: int) -> ApiResult:
 @blueprint.patch("/orgs/<slug>/notes/<id:note_id>")
 @authenticated
 @dataschema(NOTE_CHANGES)
+@returns(NOTE)
 def update_note(
     caller: services.User, slug: str, note_id: int, **changes: object
 ) -> ApiResult:
@@ -51,6 +56,7 @@ def update_note(
 
 @blueprint.delete("/orgs/<slug>/notes/<id:note_id>")
 @authenticated
+@returns(None, 204)
 def delete_note(caller: services.User, slug: str, note_id: int) -> ApiResult:
     """Delete a note."""
     services.delete_note(caller, slug, note_id)

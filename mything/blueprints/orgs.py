@@ -6,8 +6,9 @@ from flask import Blueprint, url_for
 
 from .. import services
 from ..auth import authenticated
+from ..openapi import returns
 from ..results import ApiResult
-from ..schemas import NEW_ORGANIZATION, PAGE_QUERY
+from ..schemas import NEW_ORGANIZATION, ORGANIZATION, PAGE_QUERY, page_of
 from ..validation import argsschema, dataschema
 
 blueprint = Blueprint("orgs", __name__)
@@ -16,6 +17,7 @@ blueprint = Blueprint("orgs", __name__)
 @blueprint.get("/orgs")
 @authenticated
 @argsschema(PAGE_QUERY)
+@returns(page_of(ORGANIZATION))
 def list_organizations(caller: services.User, **page: object) -> ApiResult:
     """List the organizations the caller belongs to, by slug."""
     result = services.list_organizations(caller, **page)
@@ -25,6 +27,7 @@ def list_organizations(caller: services.User, **page: object) -> ApiResult:
 @blueprint.post("/orgs")
 @authenticated
 @dataschema(NEW_ORGANIZATION)
+@returns(ORGANIZATION, 201)
 def create_organization(caller: services.User, slug: str, name: str) -> ApiResult:
     """Create an organization owned by the caller."""
     organization = services.create_organization(caller, slug, name=name)
@@ -34,6 +37,7 @@ def create_organization(caller: services.User, slug: str, name: str) -> ApiResul
 
 @blueprint.get("/orgs/<slug>")
 @authenticated
+@returns(ORGANIZATION)
 def get_organization(caller: services.User, slug: str) -> ApiResult:
     """Show one of the caller's organizations."""
     return ApiResult(services.get_organization(caller, slug))

@@ -1,0 +1,18 @@
+"""``/openapi.json``: the OpenAPI 3.1 document of this API, as mounted."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from ..openapi import build_document
+from ..ratelimit import unlimited
+from ..results import ApiResult
+
+blueprint = Blueprint("openapi", __name__)
+
+
+@blueprint.get("/openapi.json")
+@unlimited
+def openapi_document() -> ApiResult:
+    """The OpenAPI document of every endpoint, generated from its schemas."""
+    return ApiResult(build_document())
