@@ -66,11 +66,19 @@ def undocumented(view: F) -> F:
 
 def json_schema(schema: Any) -> dict[str, Any]:
     """Convert a voluptuous schema (or mything validator) to JSON Schema."""
-    return convert(  # type: ignore[no-any-return]
+    converted: dict[str, Any] = convert(
         schema,
         custom_serializer=_describe_validator,
         openapi_version=OpenApiVersion.V3_1,
     )
+    if (
+        isinstance(schema, voluptuous.Schema)
+        and schema.extra == voluptuous.PREVENT_EXTRA
+    ):
+        # voluptuous-openapi leaves this out; clients need to know that an
+        # unknown field is refused, not ignored.
+        converted["additionalProperties"] = False
+    return converted
 
 
 def _describe_validator(schema: Any) -> Any:

@@ -44,11 +44,11 @@ def load_page(
     """Run ``query`` for one page ordered by the unique column ``key``.
 
     ``scope`` names the listing (for instance ``"notes:42:"``); a cursor is
-    only accepted by the scope that made it. ``serialize`` turns the rows of
-    the page into its items.
+    only accepted by the scope that made it, and an empty one means the start.
+    ``serialize`` turns the rows of the page into its items.
     """
     limit = limit or current_app.config["PAGE_SIZE"]
-    if cursor is not None:
+    if cursor:
         last = decode_cursor(cursor, scope=scope)
         query = query.where(key < last if descending else key > last)
     query = query.order_by(key.desc() if descending else key.asc()).limit(limit + 1)

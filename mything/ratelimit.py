@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import current_app, g, request
-from limits import RateLimitItem, parse
+from limits import RateLimitItem, parse_many
 from limits.errors import ConfigurationError, StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
@@ -86,12 +86,16 @@ class RateLimiter:
 
     def __init__(self, limit: str, storage_uri: str, *, key_prefix: str) -> None:
         try:
-            self.item: RateLimitItem = parse(limit)
+            items = parse_many(limit)
         except ValueError:
+            items = []
+        if len(items) != 1 or items[0].amount < 1:
             raise ConfigError(
-                f"invalid configuration value for RATELIMIT: cannot parse {limit!r} "
-                "as a rate limit (write it like '600/minute' or '10 per second')"
-            ) from None
+                f"invalid configuration value for RATELIMIT: cannot use {limit!r} "
+                "as a rate limit (write one positive limit, like '600/minute' or "
+                "'10 per second')"
+            )
+        self.item: RateLimitItem = items[0]
         try:
             storage = storage_from_string(
                 storage_uri,

@@ -92,6 +92,9 @@ def load_json_body() -> dict[str, Any]:
         )
     # Reading the body enforces MAX_CONTENT_LENGTH (413) before parsing.
     body = request.get_data(cache=False)
+    # A body without Content-Length (chunked) is cut off at the limit without
+    # an error; one more read raises the 413 instead of parsing a cut body.
+    request.stream.read(1)
     try:
         data = loads(body)
     except JSONDecodeError as exc:
@@ -110,7 +113,12 @@ def load_json_body() -> dict[str, Any]:
 
 
 def integer(value: int) -> int:
-    """Accept a JSON integer that every client can represent (not a bool)."""
+    """Accept a JSON integer that every client can represent (not a bool).
+
+    As in JSON Schema, a number with a zero fraction (``3.0``) is an integer.
+    """
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise Invalid("expected an integer")
     if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:

@@ -22,6 +22,8 @@ from mything import MyThing
 from mything.app import ApiFlask
 from mything.db import get_database
 
+pytest_plugins = ["pytester"]
+
 POSTGRESQL_URI = os.environ.get(
     "MYTHING_TEST_POSTGRESQL_URI",
     "postgresql+psycopg://postgres@127.0.0.1:5432/test",

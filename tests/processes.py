@@ -41,7 +41,8 @@ def wait_until_serving(
         try:
             requests.get(url, timeout=1)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # Refused, or accepted by the master before a worker is ready.
             time.sleep(0.1)
     raise RuntimeError(f"server did not answer {url} within {timeout} s")
 
