@@ -57,6 +57,13 @@ class ApiFlask(Flask):
         ratelimit.add_rate_limit_headers(response)
         return response
 
+    def make_default_options_response(self) -> Response:
+        """Answer ``OPTIONS`` with ``Allow`` and an empty body, labelled as nothing."""
+        response = super().make_default_options_response()
+        # Flask labels the empty body text/html; mything never answers HTML.
+        del response.headers["Content-Type"]
+        return response
+
     def dispatch_request(self) -> Any:
         """Run the view, then commit its database work before answering.
 
@@ -84,8 +91,29 @@ def create_app(config: Mapping[str, Any] | None = None) -> ApiFlask:
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops
+            _keep_mount_prefix(app.wsgi_app),
+            x_for=hops,
+            x_proto=hops,
+            x_host=hops,
+            x_prefix=hops,
         )
+    return app
+
+
+def _keep_mount_prefix(wsgi_app: Any) -> Any:
+    """Put a host's mount prefix back below the prefix a proxy forwarded.
+
+    ``ProxyFix`` replaces ``SCRIPT_NAME`` with ``X-Forwarded-Prefix``; when a
+    host mounted mything under ``/api`` and a proxy serves the host under
+    ``/site``, mything's URLs must start with ``/site/api``.
+    """
+
+    def app(environ: dict, start_response: Any) -> Any:
+        mount = environ["werkzeug.proxy_fix.orig"]["SCRIPT_NAME"] or ""
+        if mount and environ.get("SCRIPT_NAME") != mount:
+            environ["SCRIPT_NAME"] = environ["SCRIPT_NAME"].rstrip("/") + mount
+        return wsgi_app(environ, start_response)
+
     return app
 
 

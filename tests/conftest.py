@@ -101,6 +101,25 @@ def thing(database_uri: str) -> Iterator[MyThing]:
 
 
 @pytest.fixture
+def make_thing(tmp_path) -> Iterator:
+    """Build MyThings on demand, closing their databases after the test.
+
+    ``make_thing({"PAGE_SIZE": 5})`` or ``make_thing(PAGE_SIZE=5)``; each
+    thing gets a SQLite database of its own unless the config names one.
+    """
+    things: list[MyThing] = []
+
+    def make(config: dict | None = None, /, **settings: object) -> MyThing:
+        database = f"sqlite:///{tmp_path / f'thing{len(things)}.db'}"
+        things.append(MyThing({"DATABASE_URI": database, **(config or {}), **settings}))
+        return things[-1]
+
+    yield make
+    for made in things:
+        get_database(made.flask_app).dispose()
+
+
+@pytest.fixture
 def app(thing: MyThing) -> ApiFlask:
     """The Flask app of ``thing``."""
     return thing.flask_app

@@ -48,32 +48,22 @@ def wait_until_serving(
 
 
 @contextlib.contextmanager
-def gunicorn(
-    app: str,
+def serving(
+    command: list[str],
     *,
+    port: int,
     env: Mapping[str, str] | None = None,
-    workers: int = 1,
-    args: tuple[str, ...] = (),
     cwd: Path | str | None = None,
     ready_path: str = "/healthz",
 ) -> Iterator[str]:
-    """Serve the WSGI ``app`` spec with gunicorn and yield its base URL."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        *args,
-        app,
-    ]
-    environ = {**os.environ, **(env or {})}
+    """Run a server ``command`` listening on ``port``; yield its base URL.
+
+    The server runs in a process group of its own, stopped when the block
+    ends: SIGTERM, then SIGKILL if it has not exited within 15 seconds.
+    """
     process = subprocess.Popen(
         command,
-        env=environ,
+        env={**os.environ, **(env or {})},
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -94,3 +84,21 @@ def gunicorn(
             process.wait()
         if process.stdout:
             process.stdout.close()
+
+
+@contextlib.contextmanager
+def gunicorn(
+    app: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    workers: int = 1,
+    args: tuple[str, ...] = (),
+    cwd: Path | str | None = None,
+    ready_path: str = "/healthz",
+) -> Iterator[str]:
+    """Serve the WSGI ``app`` spec with gunicorn and yield its base URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", str(workers), *args, app]
+    with serving(command, port=port, env=env, cwd=cwd, ready_path=ready_path) as url:
+        yield url

@@ -45,22 +45,6 @@ def thing(database_uri):
     get_database(thing.flask_app).dispose()
 
 
-@pytest.fixture
-def make_thing(tmp_path):
-    """Build things with the given configuration, each on its own database."""
-    things = []
-
-    def make(**config):
-        uri = f"sqlite:///{tmp_path / f'thing{len(things)}.db'}"
-        thing = MyThing({"DATABASE_URI": uri, **config})
-        things.append(thing)
-        return thing
-
-    yield make
-    for thing in things:
-        get_database(thing.flask_app).dispose()
-
-
 def check_limit_headers(response, *, limit, remaining, window=60):
     """Assert that ``response`` reports ``remaining`` of ``limit`` per ``window``."""
     headers = response.headers

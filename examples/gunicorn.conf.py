@@ -1,0 +1,49 @@
+"""gunicorn settings for serving mything on its own.
+
+::
+
+    MYTHING_DATABASE_URI=postgresql+psycopg://db.internal/mything \\
+        gunicorn -c examples/gunicorn.conf.py
+
+gunicorn runs this file as Python and reads its module-level names as
+settings. Command-line options win over it, so ``--bind`` or ``--workers``
+still work for a one-off change. mything itself is configured separately, by
+the ``MYTHING_*`` variables or the ``MYTHING_CONFIG`` file, which every worker
+reads when it starts.
+"""
+
+import os
+
+# What to serve, so that the command line needs no app argument.
+wsgi_app = "mything:MyThing()"
+
+# Listen on loopback, behind a reverse proxy or load balancer on the same
+# host. In a container, listen on every interface instead: "0.0.0.0:8000".
+bind = "127.0.0.1:8000"
+
+# A sync worker serves one request at a time, and a mything request spends
+# most of its time waiting for the database, so start with gunicorn's rule of
+# two workers per core plus one. WEB_CONCURRENCY overrides it, as platforms
+# that set it expect. Nothing is shared between workers except PostgreSQL
+# and Redis, so more throughput is more workers, then more hosts.
+workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1))
+
+# Each worker builds its own MyThing after the fork (no preload_app), so no
+# database connection is ever shared between processes. A bad setting then
+# stops every worker at boot, and gunicorn exits saying which key is wrong.
+preload_app = False
+
+# A worker that has not answered for this long is stuck (a lost lock, a
+# runaway query): gunicorn kills it and starts a fresh one.
+timeout = 30
+# On a restart or a deploy, requests in flight get this long to finish.
+graceful_timeout = 30
+
+# Log each request to standard output, for the platform's log collector.
+# The X-Request-ID response header is the id mything chose for the request
+# (the client's own when it sent a sane one); it is in the error bodies and
+# mything's log lines too, so one id finds a request everywhere.
+accesslog = "-"
+access_log_format = (
+    '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s "%(a)s"'
+)

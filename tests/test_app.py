@@ -1,0 +1,125 @@
+"""The factory, the contained app, and the public namespace of ``mything``."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import pkgutil
+import types
+
+from werkzeug.test import Client
+from werkzeug.utils import import_string
+
+import mything
+import mything.blueprints
+from mything import create_app
+from mything.app import ApiFlask
+from mything.db import get_database
+
+
+def blueprint_modules() -> list[types.ModuleType]:
+    """Every module in the mything/blueprints folder that defines a blueprint."""
+    package = mything.blueprints
+    modules = [
+        import_string(f"{package.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(package.__path__)
+    ]
+    return [module for module in modules if hasattr(module, "blueprint")]
+
+
+def test_create_app_builds_a_new_api_flask_each_time(tmp_path):
+    config = {"DATABASE_URI": f"sqlite:///{tmp_path / 'app.db'}"}
+    first, second = create_app(config), create_app(config)
+    assert isinstance(first, ApiFlask)
+    assert first is not second
+    assert first.config is not second.config
+
+
+def test_the_demo_and_health_blueprints_are_found():
+    names = {module.blueprint.name for module in blueprint_modules()}
+    assert {"demo", "health"} <= names
+
+
+def test_every_blueprint_module_is_registered(app):
+    for module in blueprint_modules():
+        assert app.blueprints[module.blueprint.name] is module.blueprint
+
+
+def test_every_registered_blueprint_comes_from_the_blueprints_folder(app):
+    found = {module.blueprint.name for module in blueprint_modules()}
+    assert set(app.blueprints) == found
+
+
+def test_my_thing_is_a_wsgi_application(thing):
+    response = Client(thing).get("/add?a=1&b=2")
+    assert response.status_code == 200
+    assert response.json == {"sum": 3}
+
+
+def test_my_thing_owns_its_flask_app(thing):
+    assert isinstance(thing.flask_app, ApiFlask)
+    assert thing.flask_app.my_thing is thing
+
+
+def test_an_app_from_create_app_belongs_to_no_thing(tmp_path):
+    app = create_app({"DATABASE_URI": f"sqlite:///{tmp_path / 'app.db'}"})
+    assert app.my_thing is None
+
+
+def test_two_things_in_one_process_share_nothing(tmp_path, make_thing):
+    one = make_thing(
+        {"DATABASE_URI": f"sqlite:///{tmp_path / 'one.db'}", "PAGE_SIZE": 1}
+    )
+    two = make_thing({"DATABASE_URI": f"sqlite:///{tmp_path / 'two.db'}"})
+
+    # The same user name is free in each, because each has its own database.
+    for thing in (one, two):
+        thing.create_user("alice")
+        for slug in ("acme", "initech"):
+            thing.as_user("alice").create_organization(slug, name=slug)
+    one.as_user("alice").create_organization("only-in-one", name="One")
+
+    assert one.flask_app is not two.flask_app
+    assert get_database(one.flask_app).engine is not get_database(two.flask_app).engine
+    assert one.flask_app.config["PAGE_SIZE"] == 1
+    assert two.flask_app.config["PAGE_SIZE"] == 20
+    assert len(one.as_user("alice").organizations()["items"]) == 1
+    slugs = [org["slug"] for org in two.as_user("alice").organizations()["items"]]
+    assert sorted(slugs) == ["acme", "initech"]
+    assert (tmp_path / "one.db").exists() and (tmp_path / "two.db").exists()
+
+
+def test_a_thing_and_its_requests_see_the_same_data(thing, client):
+    thing.create_user("alice")
+    token = thing.create_token("alice")
+    response = client.get("/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.json["name"] == "alice"
+
+
+def test_all_is_sorted():
+    assert mything.__all__ == sorted(mything.__all__)
+
+
+def test_all_lists_exactly_the_public_names():
+    public = {
+        name
+        for name, value in vars(mything).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    assert set(mything.__all__) == public | {"__version__"}
+
+
+def test_star_import_gives_the_public_names():
+    namespace: dict = {}
+    exec("from mything import *", namespace)
+    assert set(namespace) - {"__builtins__"} == set(mything.__all__)
+
+
+def test_no_flask_or_werkzeug_name_leaks_into_the_namespace():
+    for name in set(mything.__all__) - {"__version__"}:
+        defined_in = getattr(mything, name).__module__
+        assert defined_in.partition(".")[0] == "mything", name
+    assert not {"Flask", "request", "current_app", "g"} & set(vars(mything))
+
+
+def test_version_matches_the_installed_metadata():
+    assert mything.__version__ == importlib.metadata.version("mything")

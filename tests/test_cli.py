@@ -1,0 +1,115 @@
+"""The ``mything`` command, and ``flask --app mything``, run as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mything import MyThing
+from mything.db import get_database
+
+MYTHING = str(Path(sys.executable).parent / "mything")
+FLASK_APP = [sys.executable, "-m", "flask", "--app", "mything"]
+
+
+@pytest.fixture
+def database_uri_env(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+@pytest.fixture
+def run(tmp_path, database_uri_env):
+    """Run a command in ``tmp_path`` with MYTHING_DATABASE_URI set; return it."""
+
+    def run(*command: str, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            command,
+            env={**os.environ, "MYTHING_DATABASE_URI": database_uri_env, **env},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    return run
+
+
+@pytest.mark.parametrize("command", [[MYTHING], FLASK_APP], ids=["mything", "flask"])
+def test_routes_lists_every_rule(run, app, command):
+    result = run(*command, "routes")
+    assert result.returncode == 0, result.stderr
+    assert "/add" in result.stdout
+    for rule in app.url_map.iter_rules():
+        assert rule.rule in result.stdout
+
+
+def test_init_db_creates_the_database_and_can_run_again(run, tmp_path):
+    for _ in range(2):
+        result = run(MYTHING, "init-db")
+        assert result.returncode == 0, result.stderr
+    assert (tmp_path / "cli.db").exists()
+
+
+@pytest.fixture
+def thing_on_the_same_database(database_uri_env):
+    thing = MyThing({"DATABASE_URI": database_uri_env})
+    yield thing
+    get_database(thing.flask_app).dispose()
+
+
+def test_a_token_made_by_the_command_line_authenticates(
+    run, thing_on_the_same_database
+):
+    assert run(MYTHING, "create-user", "alice").returncode == 0
+    result = run(MYTHING, "create-token", "alice")
+    assert result.returncode == 0, result.stderr
+    (token,) = result.stdout.splitlines()
+    assert token.startswith("mt_")
+
+    client = thing_on_the_same_database.flask_app.test_client()
+    response = client.get("/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.json["name"] == "alice"
+
+
+def test_each_token_is_new(run):
+    run(MYTHING, "create-user", "alice")
+    tokens = {run(MYTHING, "create-token", "alice").stdout for _ in range(2)}
+    assert len(tokens) == 2
+
+
+def test_flask_app_mything_has_the_same_commands(run, thing_on_the_same_database):
+    result = run(*FLASK_APP, "create-user", "bob")
+    assert result.returncode == 0, result.stderr
+    assert thing_on_the_same_database.as_user("bob").me()["name"] == "bob"
+
+
+@pytest.mark.parametrize(
+    ("setup", "command", "named"),
+    [
+        ([], ["create-token", "nobody"], "nobody"),
+        ([["create-user", "alice"]], ["create-user", "alice"], "alice"),
+        ([], ["create-user", "Not A Name"], "name"),
+    ],
+    ids=["unknown user", "duplicate user", "invalid name"],
+)
+def test_a_refused_command_exits_1_with_a_message(run, setup, command, named):
+    for step in setup:
+        assert run(MYTHING, *step).returncode == 0
+    result = run(MYTHING, *command)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: ")
+    assert named in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_bad_setting_exits_with_one_line_naming_it(run):
+    result = run(MYTHING, "routes", MYTHING_PAGE_SIZE="abc")
+    assert result.returncode != 0
+    (line,) = result.stderr.splitlines()
+    assert "PAGE_SIZE" in line
+    assert "Traceback" not in result.stdout + result.stderr

@@ -1,0 +1,192 @@
+"""Configuration: defaults, four sources in order, and bad values refused at start."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mything import ConfigError, MyThing, create_app
+
+
+@pytest.fixture(autouse=True)
+def in_tmp_path(tmp_path, monkeypatch):
+    """Run in an empty directory, where the default SQLite file would go."""
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("DATABASE_URI", "sqlite:///mything.db"),
+        ("MAX_CONTENT_LENGTH", 1024 * 1024),
+        ("PAGE_SIZE", 20),
+        ("MAX_PAGE_SIZE", 100),
+        ("RATELIMIT", "600/minute"),
+        ("RATELIMIT_STORAGE_URI", "memory://"),
+        ("RATELIMIT_ENABLED", True),
+        ("TRUST_REMOTE_USER", False),
+        ("TRUSTED_PROXIES", 0),
+    ],
+)
+def test_defaults(key, value):
+    assert create_app().config[key] == value
+
+
+def write_config_file(directory, suffix: str, page_size: int) -> str:
+    """Write a config file; TOML and Python read ``KEY = 30`` the same way."""
+    path = directory / f"settings{suffix}"
+    path.write_text(f"PAGE_SIZE = {page_size}\n")
+    return str(path)
+
+
+@pytest.mark.parametrize("suffix", [".py", ".toml"])
+@pytest.mark.parametrize(
+    ("sources", "page_size"),
+    [
+        ((), 20),
+        (("file",), 30),
+        (("file", "environment"), 40),
+        (("environment",), 40),
+        (("file", "environment", "argument"), 50),
+        (("file", "argument"), 50),
+    ],
+)
+def test_each_source_wins_over_the_ones_before(
+    tmp_path, monkeypatch, suffix, sources, page_size
+):
+    if "file" in sources:
+        monkeypatch.setenv("MYTHING_CONFIG", write_config_file(tmp_path, suffix, 30))
+    if "environment" in sources:
+        monkeypatch.setenv("MYTHING_PAGE_SIZE", "40")
+    config = {"PAGE_SIZE": 50} if "argument" in sources else None
+    assert create_app(config).config["PAGE_SIZE"] == page_size
+
+
+def test_sources_are_merged_key_by_key(tmp_path, monkeypatch):
+    (tmp_path / "settings.toml").write_text(
+        "PAGE_SIZE = 5\nMAX_PAGE_SIZE = 50\nTRUSTED_PROXIES = 1\n"
+    )
+    monkeypatch.setenv("MYTHING_CONFIG", str(tmp_path / "settings.toml"))
+    monkeypatch.setenv("MYTHING_MAX_PAGE_SIZE", "60")
+    monkeypatch.setenv("MYTHING_TRUSTED_PROXIES", "2")
+    config = create_app({"TRUSTED_PROXIES": 3}).config
+    assert config["PAGE_SIZE"] == 5
+    assert config["MAX_PAGE_SIZE"] == 60
+    assert config["TRUSTED_PROXIES"] == 3
+    assert config["DATABASE_URI"] == "sqlite:///mything.db"
+
+
+def test_my_thing_reads_the_same_sources(monkeypatch):
+    monkeypatch.setenv("MYTHING_MAX_CONTENT_LENGTH", "1000")
+    thing = MyThing({"PAGE_SIZE": 7})
+    assert thing.flask_app.config["MAX_CONTENT_LENGTH"] == 1000
+    assert thing.flask_app.config["PAGE_SIZE"] == 7
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("1", True),
+        ("true", True),
+        ("Yes", True),
+        ("on", True),
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("OFF", False),
+    ],
+)
+def test_booleans_from_the_environment(monkeypatch, raw, value):
+    monkeypatch.setenv("MYTHING_TRUST_REMOTE_USER", raw)
+    assert create_app().config["TRUST_REMOTE_USER"] is value
+
+
+def test_keys_mything_does_not_know_pass_through():
+    config = create_app({"TESTING": True, "HOST_SETTING": "kept"}).config
+    assert config["TESTING"] is True
+    assert config["HOST_SETTING"] == "kept"
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "postgresql://user:secret@db.example/mything",
+        "postgres://user:secret@db.example/mything",
+        "postgresql+psycopg://user:secret@db.example/mything",
+    ],
+)
+def test_postgresql_uris_use_psycopg(uri):
+    config = create_app({"DATABASE_URI": uri}).config
+    assert (
+        config["DATABASE_URI"] == "postgresql+psycopg://user:secret@db.example/mything"
+    )
+
+
+def test_a_postgresql_uri_from_the_environment_uses_psycopg(monkeypatch):
+    monkeypatch.setenv("MYTHING_DATABASE_URI", "postgresql://db.example/mything")
+    config = create_app().config
+    assert config["DATABASE_URI"] == "postgresql+psycopg://db.example/mything"
+
+
+@pytest.mark.parametrize(
+    ("environment", "config", "key"),
+    [
+        ({"MYTHING_PAGE_SIZE": "abc"}, None, "PAGE_SIZE"),
+        ({"MYTHING_MAX_CONTENT_LENGTH": "1 MiB"}, None, "MAX_CONTENT_LENGTH"),
+        ({"MYTHING_TRUST_REMOTE_USER": "maybe"}, None, "TRUST_REMOTE_USER"),
+        ({"MYTHING_DATABASE_URI": "mysql://db.example/mything"}, None, "DATABASE_URI"),
+        ({}, {"DATABASE_URI": "mysql://db.example/mything"}, "DATABASE_URI"),
+        ({}, {"DATABASE_URI": "not a database"}, "DATABASE_URI"),
+        ({}, {"PAGE_SIZE": 101}, "PAGE_SIZE"),
+        ({"MYTHING_MAX_PAGE_SIZE": "10"}, None, "PAGE_SIZE"),
+        ({}, {"PAGE_SIZE": 0}, "PAGE_SIZE"),
+        ({}, {"PAGE_SIZE": "20"}, "PAGE_SIZE"),
+        ({}, {"TRUSTED_PROXIES": -1}, "TRUSTED_PROXIES"),
+        ({}, {"RATELIMIT": "lots"}, "RATELIMIT"),
+        ({}, {"RATELIMIT_STORAGE_URI": "nowhere://"}, "RATELIMIT_STORAGE_URI"),
+        # Nothing listens on port 1: an unreachable Redis is found at start.
+        ({}, {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1"}, "RATELIMIT_STORAGE_URI"),
+    ],
+)
+def test_a_bad_value_fails_at_creation_naming_its_key(
+    monkeypatch, environment, config, key
+):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        create_app(config)
+    message = str(caught.value)
+    assert re.search(rf"\b{key}\b", message), message
+    assert "\n" not in message
+
+
+def test_my_thing_fails_the_same_way(monkeypatch):
+    monkeypatch.setenv("MYTHING_PAGE_SIZE", "abc")
+    with pytest.raises(ConfigError, match="PAGE_SIZE"):
+        MyThing()
+
+
+def test_a_missing_config_file_is_named(tmp_path, monkeypatch):
+    missing = tmp_path / "missing.toml"
+    monkeypatch.setenv("MYTHING_CONFIG", str(missing))
+    with pytest.raises(ConfigError) as caught:
+        create_app()
+    assert "MYTHING_CONFIG" in str(caught.value)
+    assert str(missing) in str(caught.value)
+
+
+def test_a_config_file_that_is_not_toml_is_named(tmp_path, monkeypatch):
+    (tmp_path / "settings.toml").write_text("PAGE_SIZE = \n")
+    monkeypatch.setenv("MYTHING_CONFIG", str(tmp_path / "settings.toml"))
+    with pytest.raises(ConfigError, match="MYTHING_CONFIG"):
+        create_app()
+
+
+def test_a_bad_value_in_the_config_file_names_key_and_file(tmp_path, monkeypatch):
+    (tmp_path / "settings.py").write_text("PAGE_SIZE = 'twenty'\n")
+    monkeypatch.setenv("MYTHING_CONFIG", str(tmp_path / "settings.py"))
+    with pytest.raises(ConfigError) as caught:
+        create_app()
+    assert "PAGE_SIZE" in str(caught.value)
+    assert "MYTHING_CONFIG" in str(caught.value)

@@ -1,0 +1,163 @@
+"""Every file in ``examples/`` runs, and does what its docstring says."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from processes import free_port, gunicorn, serving
+from werkzeug.test import Client
+
+from mything.db import get_database
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+@pytest.fixture
+def database_uri_env(tmp_path, monkeypatch) -> str:
+    """Point MYTHING_DATABASE_URI at a new SQLite file, and return the URI."""
+    uri = f"sqlite:///{tmp_path / 'example.db'}"
+    monkeypatch.setenv("MYTHING_DATABASE_URI", uri)
+    return uri
+
+
+@pytest.fixture
+def load_example(monkeypatch, database_uri_env):
+    """Import an example module fresh, configured by ``database_uri_env``."""
+    loaded = []
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        monkeypatch.setitem(sys.modules, name, module)
+        spec.loader.exec_module(module)
+        loaded.append(module)
+        return module
+
+    yield load
+    for module in loaded:
+        get_database(module.api.flask_app).dispose()
+
+
+HOSTS = [("flask_host", "app"), ("wsgi_host", "application")]
+TESTED = {"flask_host", "wsgi_host", "python_api", "dev_runner", "gunicorn.conf"}
+
+
+def test_every_example_has_a_test():
+    assert {path.stem for path in EXAMPLES.glob("*.py")} == TESTED
+
+
+@pytest.mark.parametrize(("name", "attribute"), HOSTS)
+@pytest.mark.parametrize(
+    ("path", "status", "mimetype"),
+    [
+        ("/", 200, "text/html"),
+        ("/nope", 404, "text/html"),
+        ("/api/add?a=1&b=2", 200, "application/json"),
+        ("/api/nope", 404, "application/json"),
+    ],
+)
+def test_host_examples_route_between_host_and_api(
+    load_example, name, attribute, path, status, mimetype
+):
+    client = Client(getattr(load_example(name), attribute))
+    response = client.get(path)
+    assert response.status_code == status
+    assert response.mimetype == mimetype
+
+
+@pytest.mark.parametrize(("name", "attribute"), HOSTS)
+def test_host_examples_api_builds_urls_under_the_prefix(load_example, name, attribute):
+    example = load_example(name)
+    example.api.create_user("alice")
+    token = example.api.create_token("alice")
+    response = Client(getattr(example, attribute)).post(
+        "/api/orgs",
+        json={"slug": "acme", "name": "Acme"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201
+    assert response.headers["Location"] == "http://localhost/api/orgs/acme"
+
+
+def run_python_api_example(tmp_path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / "python_api.py")],
+        env={**os.environ, **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_python_api_example_runs_against_the_configured_database(
+    tmp_path, database_uri_env
+):
+    result = run_python_api_example(tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "1 + 2 = 3"
+    assert re.fullmatch(r"alice wrote note \d+ in acme, tagged \['intro'\]", lines[2])
+    assert "the notes of acme: ['Hello']" in lines
+    refusals = [line for line in lines if line.startswith("refused:")]
+    assert refusals == ["refused: 400 validation_error", "refused: 404 not_found"]
+    failed_paths = [line.split(":")[0].strip() for line in lines if line[:2] == "  "]
+    assert failed_paths == ["title", "tags.1"]
+    assert (tmp_path / "example.db").exists()
+
+
+def test_python_api_example_cleans_up_its_own_database(tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    for _ in range(2):
+        result = run_python_api_example(tmp_path, TMPDIR=str(scratch))
+        assert result.returncode == 0, result.stderr
+    assert list(scratch.iterdir()) == []
+    assert [path.name for path in tmp_path.iterdir()] == ["tmp"]
+
+
+def flask_run(app: str, *, env: dict[str, str], cwd: Path):
+    """Serve ``flask --app APP run --debug`` on a free port; yield its base URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "flask", "--app", app, "run"]
+    command += ["--debug", "--no-reload", "--port", str(port)]
+    return serving(command, port=port, env=env, cwd=cwd)
+
+
+@pytest.mark.slow
+def test_dev_runner_serves_with_flask_run(tmp_path):
+    runner = str(EXAMPLES / "dev_runner.py")
+    with flask_run(runner, env={"TMPDIR": str(tmp_path)}, cwd=tmp_path) as url:
+        ready = requests.get(url + "/readyz", timeout=10)
+        missing = requests.get(url + "/nope", timeout=10)
+    assert ready.json() == {"status": "ok"}
+    # Debug mode or not, errors stay JSON: no debugger page in the API.
+    assert missing.status_code == 404
+    assert missing.headers["Content-Type"] == "application/json"
+    assert (tmp_path / "mything-dev.db").exists()
+
+
+@pytest.mark.slow
+def test_gunicorn_conf_serves_mything_and_logs_request_ids(tmp_path):
+    config_file = EXAMPLES / "gunicorn.conf.py"
+    settings = runpy.run_path(str(config_file))
+    access_log = tmp_path / "access.log"
+    env = {"MYTHING_DATABASE_URI": f"sqlite:///{tmp_path / 'served.db'}"}
+    args = ("-c", str(config_file), "--access-logfile", str(access_log))
+    with gunicorn(settings["wsgi_app"], env=env, args=args, cwd=tmp_path) as url:
+        response = requests.get(
+            url + "/add?a=1&b=2", headers={"X-Request-ID": "abc-123"}, timeout=10
+        )
+    assert response.json() == {"sum": 3}
+    logged = [line for line in access_log.read_text().splitlines() if "/add" in line]
+    assert len(logged) == 1
+    assert "request_id=abc-123" in logged[0]
+    assert '"GET /add?a=1&b=2 HTTP/1.1" 200' in logged[0]
