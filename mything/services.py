@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, exists, func, insert, select, update
+from sqlalchemy import Row, Select, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import tokens
@@ -279,12 +279,16 @@ def remove_member(user: User, slug: str, member: str) -> None:
     if target is None:
         raise NotFound(f"{member!r} is not a member.")
     if target.role == "owner":
+        # Locking the owners makes two owners who remove each other at the
+        # same moment take turns; otherwise both would count two owners and
+        # the organization would be left with none. (SQLite needs no lock:
+        # its write transactions already take turns.)
         owners = db.execute(
-            select(func.count())
-            .select_from(memberships)
+            select(memberships.c.user_id)
             .where(memberships.c.org_id == org.id, memberships.c.role == "owner")
-        ).scalar_one()
-        if owners <= 1:
+            .with_for_update()
+        ).all()
+        if len(owners) <= 1:
             raise Conflict("The last owner of an organization cannot be removed.")
     db.execute(
         delete(memberships).where(

@@ -160,6 +160,11 @@ def text(*, min_length: int = 0, max_length: int) -> Callable[[str], str]:
             raise Invalid(f"must be {min_length} to {max_length} characters long")
         if "\x00" in value:
             raise Invalid("must not contain NUL characters")
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            # Only Python callers can send these: JSON parsing refuses them.
+            raise Invalid("must not contain lone surrogates") from None
         return value
 
     validator.json_schema = {  # type: ignore[attr-defined]

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 import pytest
 import sqlalchemy
+from sqlalchemy import select
 
 from mything import MyThing
 from mything.app import ApiFlask
-from mything.db import get_database
+from mything.db import get_database, metadata
 
 pytest_plugins = ["pytester"]
 
@@ -129,6 +130,17 @@ def app(thing: MyThing) -> ApiFlask:
 def client(app: ApiFlask):
     """A test client of ``app``."""
     return app.test_client()
+
+
+def stored_rows(app: ApiFlask) -> dict[str, list]:
+    """Every row of every table, to show that a request changed nothing."""
+    with get_database(app).engine.connect() as connection:
+        return {
+            table.name: connection.execute(
+                select(table).order_by(*table.primary_key)
+            ).all()
+            for table in metadata.sorted_tables
+        }
 
 
 @dataclass

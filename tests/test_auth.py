@@ -1,0 +1,228 @@
+"""Authentication: bearer tokens, how they are stored, and trusted REMOTE_USER."""
+
+import base64
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from mything import MyThing
+from mything.db import get_database, metadata
+
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
+
+MADE_UP_TOKEN = "mt_" + "A" * 43
+BASIC = "Basic " + base64.b64encode(b"alice:secret").decode()
+
+# Authorization headers that must not authenticate; {token} is alice's.
+BAD_AUTHORIZATIONS = {
+    "missing": None,
+    "empty": "",
+    "basic": BASIC,
+    "scheme-only": "Bearer",
+    "empty-token": "Bearer ",
+    "made-up": f"Bearer {MADE_UP_TOKEN}",
+    "trailing-space": "Bearer {token} ",
+    "longer": "Bearer {token}x",
+    "no-scheme": "{token}",
+    "other-scheme": "Token {token}",
+}
+
+
+def assert_unauthorized(response):
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    body = response.get_json()
+    assert body == {
+        "message": body["message"],
+        "status": 401,
+        "code": "unauthorized",
+        "request_id": response.headers["X-Request-ID"],
+    }
+    assert isinstance(body["message"], str) and body["message"]
+
+
+def user_names(app):
+    users = metadata.tables["users"]
+    with get_database(app).engine.connect() as connection:
+        return list(connection.execute(select(users.c.name)).scalars())
+
+
+def all_stored_values(app):
+    """Every value of every row of every table, as text."""
+    with get_database(app).engine.connect() as connection:
+        return [
+            str(value)
+            for table in metadata.sorted_tables
+            for row in connection.execute(select(table))
+            for value in row
+        ]
+
+
+def stored_hashes(app):
+    tokens = metadata.tables["tokens"]
+    with get_database(app).engine.connect() as connection:
+        return set(connection.execute(select(tokens.c.token_hash)).scalars())
+
+
+@pytest.fixture
+def trusting_thing(database_uri):
+    """A thing that trusts the ``REMOTE_USER`` its host sets."""
+    thing = MyThing({"DATABASE_URI": database_uri, "TRUST_REMOTE_USER": True})
+    yield thing
+    get_database(thing.flask_app).dispose()
+
+
+@pytest.fixture
+def trusting_client(trusting_thing):
+    return trusting_thing.flask_app.test_client()
+
+
+def test_a_token_authenticates_its_user(client, alice):
+    response = client.get("/me", headers=alice.headers)
+
+    assert response.status_code == 200
+    assert response.get_json() == {"name": "alice", "organizations": []}
+
+
+def test_the_scheme_is_case_insensitive(client, alice):
+    response = client.get("/me", headers={"Authorization": f"bearer {alice.token}"})
+
+    assert response.get_json()["name"] == "alice"
+
+
+def test_each_token_finds_its_own_user(client, alice, bob):
+    me = client.get("/me", headers=alice.headers).get_json()
+    them = client.get("/me", headers=bob.headers).get_json()
+
+    assert (me["name"], them["name"]) == ("alice", "bob")
+
+
+@pytest.mark.parametrize(
+    "authorization", list(BAD_AUTHORIZATIONS.values()), ids=list(BAD_AUTHORIZATIONS)
+)
+def test_requests_without_a_valid_token_are_unauthorized(client, alice, authorization):
+    # The raw header goes in the WSGI environ, exactly as a server passes it.
+    environ = {}
+    if authorization is not None:
+        environ["HTTP_AUTHORIZATION"] = authorization.format(token=alice.token)
+
+    response = client.get("/me", environ_base=environ)
+
+    assert_unauthorized(response)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/me"),
+        ("get", "/orgs"),
+        ("post", "/orgs"),
+        ("get", "/orgs/acme"),
+        ("get", "/orgs/acme/members"),
+        ("post", "/orgs/acme/members"),
+        ("delete", "/orgs/acme/members/alice"),
+        ("get", "/orgs/acme/notes"),
+        ("post", "/orgs/acme/notes"),
+        ("get", "/orgs/acme/notes/1"),
+        ("patch", "/orgs/acme/notes/1"),
+        ("delete", "/orgs/acme/notes/1"),
+    ],
+)
+def test_every_user_endpoint_requires_a_token(client, thing, method, path):
+    thing.create_user("alice")
+    api = thing.as_user("alice")
+    api.create_organization("acme", name="Acme")
+    api.create_note("acme", title="kept")
+
+    response = getattr(client, method)(path, json={"title": "x", "user": "alice"})
+
+    assert_unauthorized(response)
+    assert api.notes("acme")["items"][0]["title"] == "kept"
+
+
+def test_tokens_are_long_random_and_different_each_time(thing):
+    thing.create_user("alice")
+
+    tokens = [thing.create_token("alice") for _ in range(20)]
+
+    # 43 URL-safe base64 characters carry 258 bits.
+    assert all(re.fullmatch(r"mt_[A-Za-z0-9_-]{43}", token) for token in tokens)
+    assert len(set(tokens)) == len(tokens)
+
+
+def test_every_token_of_a_user_works(client, thing, alice):
+    second = thing.create_token("alice")
+
+    first_response = client.get("/me", headers=alice.headers)
+    second_response = client.get("/me", headers={"Authorization": f"Bearer {second}"})
+
+    assert first_response.status_code == second_response.status_code == 200
+
+
+def test_tokens_are_stored_only_as_their_sha256(app, alice):
+    digest = hashlib.sha256(alice.token.encode()).hexdigest()
+
+    assert stored_hashes(app) == {digest}
+    assert not any(alice.token in value for value in all_stored_values(app))
+
+
+@pytest.mark.databases("sqlite")
+def test_the_database_file_never_contains_a_token(database_uri, app, alice):
+    digest = hashlib.sha256(alice.token.encode()).hexdigest()
+    path = database_uri.removeprefix("sqlite:///")
+
+    # Committed pages may still sit in the write-ahead log.
+    files = [Path(path), Path(path + "-wal")]
+    contents = b"".join(file.read_bytes() for file in files if file.exists())
+
+    assert digest.encode() in contents
+    assert alice.token.encode() not in contents
+
+
+def test_remote_user_is_ignored_by_default(client, alice):
+    response = client.get("/me", environ_base={"REMOTE_USER": "alice"})
+
+    assert_unauthorized(response)
+
+
+def test_a_trusted_remote_user_is_used_and_created(trusting_client):
+    response = trusting_client.get("/me", environ_base={"REMOTE_USER": "carol"})
+    again = trusting_client.get("/me", environ_base={"REMOTE_USER": "carol"})
+
+    assert response.status_code == 200
+    assert response.get_json() == {"name": "carol", "organizations": []}
+    assert again.get_json() == response.get_json()
+
+
+def test_a_trusted_remote_user_owns_what_it_creates(trusting_client):
+    environ = {"REMOTE_USER": "carol"}
+    trusting_client.post(
+        "/orgs", json={"slug": "acme", "name": "Acme"}, environ_base=environ
+    )
+
+    response = trusting_client.get("/orgs/acme", environ_base=environ)
+
+    assert response.get_json()["role"] == "owner"
+
+
+@pytest.mark.parametrize("name", ["Carol", "carol smith", "-carol", "c" * 65, "ca/rol"])
+def test_an_invalid_remote_user_is_unauthorized(trusting_thing, trusting_client, name):
+    trusting_thing.create_user("alice")
+
+    response = trusting_client.get("/me", environ_base={"REMOTE_USER": name})
+
+    assert_unauthorized(response)
+    assert user_names(trusting_thing.flask_app) == ["alice"]
+
+
+def test_tokens_still_work_when_remote_user_is_trusted(trusting_thing):
+    trusting_thing.create_user("alice")
+    token = trusting_thing.create_token("alice")
+    trusting_client = trusting_thing.flask_app.test_client()
+
+    response = trusting_client.get("/me", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.get_json()["name"] == "alice"

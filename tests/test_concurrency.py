@@ -1,0 +1,166 @@
+"""Many clients at once: real gunicorn workers, and transactions that overlap.
+
+Eight client threads write notes through four workers sharing one database;
+every write must succeed, and paging must stay exact while writes go on. Two
+owners removing each other at the same moment must not leave their
+organization without an owner.
+"""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from processes import gunicorn
+from sqlalchemy import text
+
+from mything import ApiException, MyThing, services
+from mything.db import commit_db, get_database, get_db
+
+pytestmark = [pytest.mark.slow, pytest.mark.databases("sqlite", "postgresql")]
+
+CLIENTS = 8
+NOTES = 500
+
+
+@pytest.fixture
+def server(database_uri, tmp_path):
+    """The base URL of four gunicorn workers, and alice's headers; she owns acme."""
+    thing = MyThing({"DATABASE_URI": database_uri})
+    thing.create_user("alice")
+    token = thing.create_token("alice")
+    thing.as_user("alice").create_organization("acme", name="Acme")
+    get_database(thing.flask_app).dispose()
+    env = {
+        "MYTHING_DATABASE_URI": database_uri,
+        # Writes are what is under test here; one user's 500 requests must
+        # not meet the rate limit instead.
+        "MYTHING_RATELIMIT_ENABLED": "off",
+    }
+    with gunicorn("mything:MyThing()", env=env, workers=4, cwd=tmp_path) as url:
+        yield url, {"Authorization": f"Bearer {token}"}
+
+
+class Created:
+    """The titles of the notes created so far; ``enough`` is set at ``threshold``."""
+
+    def __init__(self, threshold=NOTES):
+        self.titles = []
+        self.threshold = threshold
+        self.enough = threading.Event()
+
+    def add(self, title):
+        self.titles.append(title)
+        if len(self.titles) >= self.threshold:
+            self.enough.set()
+
+
+def post_notes(url, headers, titles, created):
+    """Create a note for each title; return the statuses of the responses."""
+    statuses = []
+    with requests.Session() as session:
+        session.headers.update(headers)
+        for title in titles:
+            response = session.post(
+                f"{url}/orgs/acme/notes", json={"title": title}, timeout=60
+            )
+            statuses.append(response.status_code)
+            if response.status_code == 201:
+                created.add(title)
+    return statuses
+
+
+def post_notes_concurrently(url, headers, titles, created):
+    """Start one thread per client, each writing its share of ``titles``."""
+    executor = ThreadPoolExecutor(max_workers=CLIENTS)
+    futures = [
+        executor.submit(post_notes, url, headers, titles[index::CLIENTS], created)
+        for index in range(CLIENTS)
+    ]
+    executor.shutdown(wait=False)
+    return futures
+
+
+def list_notes(url, headers, *, limit):
+    """Follow the next links of the notes list; return the notes in order."""
+    notes = []
+    next_url = f"{url}/orgs/acme/notes?limit={limit}"
+    with requests.Session() as session:
+        session.headers.update(headers)
+        while next_url is not None:
+            response = session.get(next_url, timeout=60)
+            assert response.status_code == 200
+            notes += response.json()["items"]
+            next_url = response.links.get("next", {}).get("url")
+    return notes
+
+
+def test_concurrent_writes_all_succeed_and_are_all_listed_once(server):
+    url, headers = server
+    titles = [f"note {index}" for index in range(NOTES)]
+
+    futures = post_notes_concurrently(url, headers, titles, Created())
+    statuses = [status for future in futures for status in future.result()]
+
+    assert statuses == [201] * NOTES
+    listed = [note["title"] for note in list_notes(url, headers, limit=100)]
+    assert sorted(listed) == sorted(titles)
+
+
+def test_paging_during_concurrent_writes_visits_no_note_twice(server):
+    url, headers = server
+    titles = [f"note {index}" for index in range(NOTES)]
+    # Paging starts once a fifth of the notes exist, while writes go on.
+    created = Created(threshold=NOTES // 5)
+
+    futures = post_notes_concurrently(url, headers, titles, created)
+    created.enough.wait(timeout=120)
+    existing = set(created.titles)
+    notes = list_notes(url, headers, limit=10)
+    statuses = [status for future in futures for status in future.result()]
+
+    ids = [note["id"] for note in notes]
+    assert ids == sorted(set(ids), reverse=True)
+    assert existing <= {note["title"] for note in notes}
+    assert statuses == [201] * NOTES
+
+
+def wait_until_done_or_blocked_by(thing, pid, thread):
+    """Return when ``thread`` has ended or waits for a lock held by ``pid``."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"
+    )
+    with get_database(thing.flask_app).engine.connect() as connection:
+        while thread.is_alive():
+            if connection.execute(query, {"pid": pid}).scalar():
+                return
+            thread.join(timeout=0.01)
+
+
+@pytest.mark.databases("postgresql")
+def test_two_owners_removing_each_other_at_once_leave_an_owner(thing, alice, bob):
+    alice_api, bob_api = thing.as_user("alice"), thing.as_user("bob")
+    alice_api.create_organization("acme", name="Acme")
+    alice_api.add_member("acme", "bob", role="owner")
+    outcome = []
+
+    def bob_removes_alice():
+        try:
+            bob_api.remove_member("acme", "alice")
+            outcome.append(204)
+        except ApiException as exc:
+            outcome.append(exc.status)
+
+    # alice removes bob, the way a request does, and has not committed yet
+    # when bob's removal of alice runs.
+    with thing.flask_app.app_context():
+        services.remove_member(services.find_user("alice"), "acme", "bob")
+        pid = get_db().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        other = threading.Thread(target=bob_removes_alice)
+        other.start()
+        wait_until_done_or_blocked_by(thing, pid, other)
+        commit_db()
+    other.join()
+
+    assert outcome == [409]
+    assert alice_api.members("acme")["items"] == [{"user": "alice", "role": "owner"}]

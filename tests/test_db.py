@@ -1,0 +1,186 @@
+"""Storage: the schema, SQLite's settings, transactions and pooled connections."""
+
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import inspect, select
+
+from mything import ApiException, MyThing
+from mything.db import get_database, get_db, metadata
+
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
+
+SQL = "'; DROP TABLE notes; --"
+
+
+def table_names(app):
+    return set(inspect(get_database(app).engine).get_table_names())
+
+
+def user_names(app):
+    with get_database(app).engine.connect() as connection:
+        users = metadata.tables["users"]
+        return connection.execute(select(users.c.name).order_by(users.c.name)).all()
+
+
+@pytest.fixture
+def trusting_client(database_uri):
+    """A client of a thing that trusts the host's ``REMOTE_USER``."""
+    thing = MyThing({"DATABASE_URI": database_uri, "TRUST_REMOTE_USER": True})
+    yield thing.flask_app.test_client()
+    get_database(thing.flask_app).dispose()
+
+
+def test_the_schema_is_created_on_first_use(app, client):
+    assert table_names(app) == set()
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert table_names(app) == set(metadata.tables)
+
+
+def test_init_db_creates_the_schema_and_can_run_again(thing, app):
+    thing.init_db()
+    thing.init_db()
+
+    assert table_names(app) == set(metadata.tables)
+
+
+def test_init_db_keeps_the_data(thing, client, alice):
+    client.post("/orgs", json={"slug": "acme", "name": "Acme"}, headers=alice.headers)
+    client.post("/orgs/acme/notes", json={"title": "a"}, headers=alice.headers)
+    client.post("/orgs/acme/notes", json={"title": "b"}, headers=alice.headers)
+    first = client.get("/orgs/acme/notes?limit=1", headers=alice.headers).get_json()
+
+    thing.init_db()
+    thing.init_db()
+
+    me = client.get("/me", headers=alice.headers)
+    assert me.get_json() == {"name": "alice", "organizations": ["acme"]}
+    # The secret that signs cursors is data too: a cursor survives.
+    rest = client.get(
+        "/orgs/acme/notes",
+        query_string={"cursor": first["next_cursor"]},
+        headers=alice.headers,
+    )
+    assert [note["title"] for note in rest.get_json()["items"]] == ["a"]
+
+
+@pytest.mark.databases("sqlite")
+def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(app):
+    with app.app_context():
+        connection = get_db()
+        journal_mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+        foreign_keys = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+        busy_timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+
+    assert journal_mode == "wal"
+    assert foreign_keys == 1
+    assert busy_timeout > 0
+
+
+def test_a_successful_request_is_committed(database_uri, client, alice):
+    created = client.post(
+        "/orgs", json={"slug": "acme", "name": "Acme"}, headers=alice.headers
+    )
+
+    # Another app on the same database has its own engine and connections.
+    other = MyThing({"DATABASE_URI": database_uri})
+    try:
+        stored = other.as_user("alice").organization("acme")
+    finally:
+        get_database(other.flask_app).dispose()
+    assert created.status_code == 201
+    assert stored == created.get_json()
+
+
+def test_a_failed_request_is_rolled_back(trusting_client):
+    app = trusting_client.application
+    trusting_client.get("/me", environ_base={"REMOTE_USER": "alice"})
+
+    # Authenticating carol creates her; the invalid body then fails the
+    # request, and her creation must go with it.
+    response = trusting_client.post(
+        "/orgs",
+        json={"slug": "not a slug", "name": "Carol's"},
+        environ_base={"REMOTE_USER": "carol"},
+    )
+
+    assert response.status_code == 400
+    assert user_names(app) == [("alice",)]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/me", None),
+        ("get", "/orgs", None),
+        ("post", "/orgs", {"slug": "globex", "name": "Globex"}),
+        ("post", "/orgs", {"slug": "acme", "name": "Taken"}),
+        ("post", "/orgs", {"slug": "Not A Slug"}),
+        ("get", "/orgs/acme/notes", None),
+        ("get", "/orgs/acme/notes?cursor=nonsense", None),
+        ("get", "/orgs/nope/notes", None),
+        ("delete", "/orgs/acme/members/alice", None),
+    ],
+)
+def test_every_request_returns_its_connection(app, client, alice, method, path, body):
+    client.post("/orgs", json={"slug": "acme", "name": "Acme"}, headers=alice.headers)
+
+    response = getattr(client, method)(path, json=body, headers=alice.headers)
+
+    assert response.status_code < 500
+    assert get_database(app).engine.pool.checkedout() == 0
+
+
+def test_python_calls_return_their_connection(thing, app, alice):
+    api = thing.as_user("alice")
+    api.create_organization("acme", name="Acme")
+    with pytest.raises(ApiException):
+        api.note("acme", 1)
+
+    assert get_database(app).engine.pool.checkedout() == 0
+
+
+def test_sql_in_titles_bodies_and_tags_is_stored_verbatim(app, client, alice):
+    client.post("/orgs", json={"slug": "acme", "name": SQL}, headers=alice.headers)
+    created = client.post(
+        "/orgs/acme/notes",
+        json={"title": SQL, "body": SQL, "tags": [SQL]},
+        headers=alice.headers,
+    )
+
+    note = client.get(created.headers["Location"], headers=alice.headers).get_json()
+    tagged = client.get(
+        "/orgs/acme/notes", query_string={"tag": SQL}, headers=alice.headers
+    )
+    organization = client.get("/orgs/acme", headers=alice.headers).get_json()
+    assert (note["title"], note["body"], note["tags"]) == (SQL, SQL, [SQL])
+    assert tagged.get_json()["items"] == [note]
+    assert organization["name"] == SQL
+    assert table_names(app) == set(metadata.tables)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("get", "/orgs/{sql}", 404),
+        ("get", "/orgs/{sql}/notes", 404),
+        ("get", "/orgs/acme/notes?tag={sql}", 200),
+        ("delete", "/orgs/acme/members/{sql}", 404),
+    ],
+)
+def test_sql_in_lookups_matches_nothing(app, client, alice, method, path, status):
+    client.post("/orgs", json={"slug": "acme", "name": "Acme"}, headers=alice.headers)
+    client.post("/orgs/acme/notes", json={"title": "kept"}, headers=alice.headers)
+
+    response = getattr(client, method)(
+        path.format(sql=quote(SQL, safe="")), headers=alice.headers
+    )
+
+    assert response.status_code == status
+    assert response.get_json().get("items", []) == []
+    assert table_names(app) == set(metadata.tables)
+    notes = client.get("/orgs/acme/notes", headers=alice.headers).get_json()
+    assert [note["title"] for note in notes["items"]] == ["kept"]
