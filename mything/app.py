@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response
+from flask import Flask, Response, g
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import BaseConverter
 from werkzeug.utils import find_modules, import_string
 
 from . import cli, db, ratelimit
@@ -26,16 +26,28 @@ from .encoding import SafeJSONProvider
 from .errors import register_error_handlers
 from .requestid import get_request_id
 from .results import ApiResult
+from .services import User
 
 if TYPE_CHECKING:
     from .thing import MyThing
 
 
-class IdConverter(IntegerConverter):
-    """Match a database id in a URL: a positive 64-bit integer, else a 404."""
+class IdConverter(BaseConverter):
+    """Match a database id in a URL: a positive integer of at most 19 digits.
 
-    def __init__(self, map: Map) -> None:
-        super().__init__(map, min=1, max=2**63 - 1)
+    It does not check the range: Werkzeug answers 405 instead of 404 when a
+    converter refuses a value on a path that other methods match. The
+    services answer 404 for ids that cannot exist.
+    """
+
+    regex = r"[1-9][0-9]{0,18}"
+    part_isolating = True
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
 
 
 class ApiFlask(Flask):
@@ -54,6 +66,10 @@ class ApiFlask(Flask):
             response = super().make_response(rv)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Request-ID"] = get_request_id()
+        if isinstance(g.get("mything_auth"), User):
+            # A caller's own data must not be kept by shared caches. (Only a
+            # caller already known: building a response never queries.)
+            response.headers["Cache-Control"] = "no-store"
         ratelimit.add_rate_limit_headers(response)
         return response
 
