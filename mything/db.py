@@ -145,6 +145,20 @@ note_tags = Table(
     Index("ix_note_tags_tag_note_id", "tag", "note_id"),
 )
 
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    # SHA-256 of the method, path and body the key was first used with.
+    Column("fingerprint", String(64), nullable=False),
+    # The answer to replay: status, JSON body and the headers worth keeping.
+    Column("status", Integer),
+    Column("body", Text),
+    Column("headers", Text),
+    _created_at(),
+)
+
 settings = Table(
     "settings",
     metadata,

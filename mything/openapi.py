@@ -149,7 +149,7 @@ def _operation(
         "operationId": rule.endpoint.replace(".", "_"),
         "summary": summary,
         "tags": [rule.endpoint.partition(".")[0]],
-        "parameters": parameters + _query_parameters(view),
+        "parameters": parameters + _query_parameters(view) + _header_parameters(view),
     }
     if description.strip():
         operation["description"] = description.strip()
@@ -178,6 +178,21 @@ def _query_parameters(view: Callable) -> list[dict[str, Any]]:
             "schema": json_schema(validator),
         }
         for key, validator in schema.schema.items()
+    ]
+
+
+def _header_parameters(view: Callable) -> list[dict[str, Any]]:
+    if not getattr(view, "idempotent", False):
+        return []
+    return [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "Retry safely: a repeat with this key and the same "
+            "body gets the first answer again; another body is a 422.",
+            "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+        }
     ]
 
 

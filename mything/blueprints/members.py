@@ -6,6 +6,7 @@ from flask import Blueprint
 
 from .. import services
 from ..auth import authenticated
+from ..idempotency import idempotent
 from ..openapi import returns
 from ..results import ApiResult
 from ..schemas import MEMBER, NEW_MEMBER, PAGE_QUERY, page_of
@@ -26,6 +27,7 @@ def list_members(caller: services.User, slug: str, **page: object) -> ApiResult:
 
 @blueprint.post("/orgs/<slug>/members")
 @authenticated
+@idempotent
 @dataschema(NEW_MEMBER)
 @returns(MEMBER, 201)
 def add_member(caller: services.User, slug: str, user: str, role: str) -> ApiResult:

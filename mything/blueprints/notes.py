@@ -6,6 +6,7 @@ from flask import Blueprint, url_for
 
 from .. import services
 from ..auth import authenticated
+from ..idempotency import idempotent
 from ..openapi import returns
 from ..results import ApiResult
 from ..schemas import NEW_NOTE, NOTE, NOTE_CHANGES, NOTES_QUERY, page_of
@@ -26,6 +27,7 @@ def list_notes(caller: services.User, slug: str, **query: object) -> ApiResult:
 
 @blueprint.post("/orgs/<slug>/notes")
 @authenticated
+@idempotent
 @dataschema(NEW_NOTE)
 @returns(NOTE, 201)
 def create_note(caller: services.User, slug: str, **fields: object) -> ApiResult:

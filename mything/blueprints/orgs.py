@@ -6,6 +6,7 @@ from flask import Blueprint, url_for
 
 from .. import services
 from ..auth import authenticated
+from ..idempotency import idempotent
 from ..openapi import returns
 from ..results import ApiResult
 from ..schemas import NEW_ORGANIZATION, ORGANIZATION, PAGE_QUERY, page_of
@@ -26,6 +27,7 @@ def list_organizations(caller: services.User, **page: object) -> ApiResult:
 
 @blueprint.post("/orgs")
 @authenticated
+@idempotent
 @dataschema(NEW_ORGANIZATION)
 @returns(ORGANIZATION, 201)
 def create_organization(caller: services.User, slug: str, name: str) -> ApiResult:

@@ -1,0 +1,140 @@
+"""Safe retries of ``POST`` requests with an ``Idempotency-Key`` header.
+
+A client that did not get an answer cannot know whether its ``POST`` was
+done. Sending the same key again makes the retry safe
+(draft-ietf-httpapi-idempotency-key-header)::
+
+    POST /orgs/acme/notes
+    Idempotency-Key: 9c0a6b2e-create-note-17
+    {"title": "Hello"}
+
+- The first request with a key runs, and its answer is stored with the key.
+- A retry by the same user with the same key, method, path and body within
+  :data:`KEY_LIFETIME` gets the stored answer again (with
+  ``Idempotent-Replayed: true``), and nothing new is created.
+- The same key with another body (or path) is a 422.
+
+Keys live in the database, in the same transaction as the work they guard:
+they hold across workers and hosts, a request that failed leaves no key
+behind (its retry runs again), and two requests racing with one key cannot
+both run — the second waits for the first's key row and then replays it.
+Keys are per user; anonymous requests ignore the header.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from flask import request
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .db import get_db, idempotency_keys, utcnow
+from .encoding import dumps, loads
+from .errors import ApiException
+from .results import ApiResult
+from .services import User
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+HEADER = "Idempotency-Key"
+
+#: How long a key is remembered.
+KEY_LIFETIME = timedelta(hours=24)
+
+# Visible ASCII, as a structured-field string would carry it, and not huge.
+_VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}\Z")
+
+# The response headers worth replaying; the rest are made anew.
+_STORED_HEADERS = ("Location",)
+
+
+class KeyReused(ApiException):
+    """The key was already used for a different request."""
+
+    status = 422
+    code = "idempotency_key_reused"
+    message = "This Idempotency-Key was used for a different request."
+
+
+def idempotent(view: F) -> F:
+    """Let ``view`` (a ``POST`` taking ``caller``) be retried safely with a key."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, caller: User, **kwargs: Any) -> Any:
+        key = request.headers.get(HEADER)
+        if key is None:
+            return view(*args, caller=caller, **kwargs)
+        if not _VALID_KEY.match(key):
+            raise ApiException(
+                f"{HEADER} must be 1 to 255 visible ASCII characters.",
+                code="invalid_idempotency_key",
+            )
+        fingerprint = _fingerprint()
+        stored = _claim(caller, key, fingerprint)
+        if stored is not None:
+            return stored
+        result: ApiResult = view(*args, caller=caller, **kwargs)
+        _remember(caller, key, result)
+        return result
+
+    wrapper.idempotent = True  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
+    digest.update(request.get_data(cache=True))
+    return digest.hexdigest()
+
+
+def _claim(user: User, key: str, fingerprint: str) -> ApiResult | None:
+    """Reserve ``key`` for this request, or return the answer stored for it."""
+    db = get_db()
+    where = (idempotency_keys.c.user_id == user.id, idempotency_keys.c.key == key)
+    db.execute(
+        delete(idempotency_keys).where(
+            *where, idempotency_keys.c.created_at < utcnow() - KEY_LIFETIME
+        )
+    )
+    try:
+        with db.begin_nested():
+            db.execute(
+                insert(idempotency_keys).values(
+                    user_id=user.id,
+                    key=key,
+                    fingerprint=fingerprint,
+                    created_at=utcnow(),
+                )
+            )
+        return None
+    except IntegrityError:
+        # Used before: by a request that has committed (a concurrent one
+        # holding the row made the insert wait until it did).
+        pass
+    row = db.execute(select(idempotency_keys).where(*where)).one()
+    if row.fingerprint != fingerprint:
+        raise KeyReused()
+    headers = {**loads(row.headers), "Idempotent-Replayed": "true"}
+    value = loads(row.body) if row.body is not None else None
+    return ApiResult(value, row.status, headers=headers)
+
+
+def _remember(user: User, key: str, result: ApiResult) -> None:
+    headers = {
+        name: result.headers[name] for name in _STORED_HEADERS if name in result.headers
+    }
+    get_db().execute(
+        update(idempotency_keys)
+        .where(idempotency_keys.c.user_id == user.id, idempotency_keys.c.key == key)
+        .values(
+            status=result.status,
+            body=None if result.value is None else dumps(result.value).decode(),
+            headers=dumps(headers).decode(),
+        )
+    )
