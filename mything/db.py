@@ -166,6 +166,9 @@ settings = Table(
     Column("value", Text, nullable=False),
 )
 
+#: Seconds to wait for a PostgreSQL connection before answering 503.
+CONNECT_TIMEOUT = 5
+
 # Any constant works; it only has to be the same in every worker and host.
 _SCHEMA_LOCK_KEY = 0x6D797468696E67
 
@@ -235,7 +238,16 @@ def _create_engine(uri: str) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
-    return create_engine(uri, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(
+        uri,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        # Give up on an unreachable server, or a full pool, after this long:
+        # the client gets a 503 to retry instead of a request that hangs.
+        pool_timeout=CONNECT_TIMEOUT,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT},
+    )
 
 
 def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
