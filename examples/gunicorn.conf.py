@@ -47,3 +47,8 @@ accesslog = "-"
 access_log_format = (
     '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s "%(a)s"'
 )
+
+# gunicorn itself refuses request lines longer than this (default 4094) with
+# a small HTML 414, before mything sees the request. Its maximum leaves room
+# for long query strings such as a tag filter and a cursor.
+limit_request_line = 8190
