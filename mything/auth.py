@@ -54,7 +54,8 @@ def _authentication() -> services.User | Unauthorized:
             g.mything_auth = _remote_user() or _bearer_user()
         except Unauthorized as exc:
             g.mything_auth = exc
-    return g.mything_auth  # type: ignore[no-any-return]
+    outcome: services.User | Unauthorized = g.mything_auth
+    return outcome
 
 
 def _remote_user() -> services.User | None:

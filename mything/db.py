@@ -275,7 +275,8 @@ def init_app(app: Flask) -> None:
 
 def get_database(app: Flask | None = None) -> Database:
     """Return the :class:`Database` of ``app`` (default: the current app)."""
-    return (app or current_app).extensions["mything.db"]  # type: ignore[no-any-return]
+    database: Database = (app or current_app).extensions["mything.db"]
+    return database
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -286,7 +287,8 @@ def get_db() -> Connection:
     if "mything_db" not in g:
         write = not has_request_context() or request.method not in _SAFE_METHODS
         g.mything_db = get_database().connect(write=write)
-    return g.mything_db  # type: ignore[no-any-return]
+    connection: Connection = g.mything_db
+    return connection
 
 
 def commit_db() -> None:

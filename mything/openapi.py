@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_CONVERTER_SCHEMAS = {
+_CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {
     "id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
     "default": {"type": "string"},
     "path": {"type": "string"},

@@ -112,7 +112,7 @@ def load_json_body() -> dict[str, Any]:
 # Schema in a ``json_schema`` attribute, for the OpenAPI document.
 
 
-def integer(value: int) -> int:
+def integer(value: object) -> int:
     """Accept a JSON integer that every client can represent (not a bool).
 
     As in JSON Schema, a number with a zero fraction (``3.0``) is an integer.
@@ -133,7 +133,7 @@ integer.json_schema = {  # type: ignore[attr-defined]
 }
 
 
-def query_integer(value: int | str) -> int:
+def query_integer(value: object) -> int:
     """Accept an integer written in decimal, as query arguments carry it."""
     if isinstance(value, str):
         if not _DECIMAL.match(value):

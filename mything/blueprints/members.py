@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint
 
 from .. import services
@@ -19,7 +21,7 @@ blueprint = Blueprint("members", __name__)
 @authenticated
 @argsschema(PAGE_QUERY)
 @returns(page_of(MEMBER))
-def list_members(caller: services.User, slug: str, **page: object) -> ApiResult:
+def list_members(caller: services.User, slug: str, **page: Any) -> ApiResult:
     """List the members of an organization, by user name."""
     result = services.list_members(caller, slug, **page)
     return ApiResult(result, next_page=result["next_cursor"])

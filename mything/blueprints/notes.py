@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, url_for
 
 from .. import services
@@ -19,7 +21,7 @@ blueprint = Blueprint("notes", __name__)
 @authenticated
 @argsschema(NOTES_QUERY)
 @returns(page_of(NOTE))
-def list_notes(caller: services.User, slug: str, **query: object) -> ApiResult:
+def list_notes(caller: services.User, slug: str, **query: Any) -> ApiResult:
     """List an organization's notes, newest first, optionally with one tag."""
     result = services.list_notes(caller, slug, **query)
     return ApiResult(result, next_page=result["next_cursor"])
@@ -30,7 +32,7 @@ def list_notes(caller: services.User, slug: str, **query: object) -> ApiResult:
 @idempotent
 @dataschema(NEW_NOTE)
 @returns(NOTE, 201)
-def create_note(caller: services.User, slug: str, **fields: object) -> ApiResult:
+def create_note(caller: services.User, slug: str, **fields: Any) -> ApiResult:
     """Create a note."""
     note = services.create_note(caller, slug, **fields)
     location = url_for(".get_note", slug=slug, note_id=note["id"], _external=True)
@@ -50,7 +52,7 @@ def get_note(caller: services.User, slug: str, note_id: int) -> ApiResult:
 @dataschema(NOTE_CHANGES)
 @returns(NOTE)
 def update_note(
-    caller: services.User, slug: str, note_id: int, **changes: object
+    caller: services.User, slug: str, note_id: int, **changes: Any
 ) -> ApiResult:
     """Change some fields of a note."""
     return ApiResult(services.update_note(caller, slug, note_id, **changes))

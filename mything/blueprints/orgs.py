@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, url_for
 
 from .. import services
@@ -19,7 +21,7 @@ blueprint = Blueprint("orgs", __name__)
 @authenticated
 @argsschema(PAGE_QUERY)
 @returns(page_of(ORGANIZATION))
-def list_organizations(caller: services.User, **page: object) -> ApiResult:
+def list_organizations(caller: services.User, **page: Any) -> ApiResult:
     """List the organizations the caller belongs to, by slug."""
     result = services.list_organizations(caller, **page)
     return ApiResult(result, next_page=result["next_cursor"])
