@@ -93,7 +93,9 @@ class ApiFlask(Flask):
 
 def create_app(config: Mapping[str, Any] | None = None) -> ApiFlask:
     """Create a mything Flask app; ``config`` overrides every other source."""
-    app = ApiFlask("mything")
+    # No static folder: Flask would serve mything/static at /static, outside
+    # the docs blueprint (which serves those files, and can be switched off).
+    app = ApiFlask("mything", static_folder=None)
     app.config.update(load_config(config))
     # A JSON API answers errors as JSON even in debug or testing mode; letting
     # them propagate would hand them to the server's HTML error page.
