@@ -27,6 +27,7 @@ from .errors import register_error_handlers
 from .requestid import get_request_id
 from .results import ApiResult
 from .services import User
+from .validation import require_utf8_query_string
 
 if TYPE_CHECKING:
     from .thing import MyThing
@@ -96,12 +97,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> ApiFlask:
     # No static folder: Flask would serve mything/static at /static, outside
     # the docs blueprint (which serves those files, and can be switched off).
     app = ApiFlask("mything", static_folder=None)
+    # "/orgs//notes" is a 404 in JSON, not Werkzeug's HTML redirect to a
+    # merged path.
+    app.url_map.merge_slashes = False
     app.config.update(load_config(config))
     # A JSON API answers errors as JSON even in debug or testing mode; letting
     # them propagate would hand them to the server's HTML error page.
     app.config["PROPAGATE_EXCEPTIONS"] = False
     app.url_map.converters["id"] = IdConverter
     db.init_app(app)
+    app.before_request(require_utf8_query_string)
     ratelimit.init_app(app)
     register_error_handlers(app)
     register_blueprints(app)
