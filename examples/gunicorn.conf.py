@@ -28,10 +28,14 @@ bind = "127.0.0.1:8000"
 # and Redis, so more throughput is more workers, then more hosts.
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1))
 
-# Each worker builds its own MyThing after the fork (no preload_app), so no
-# database connection is ever shared between processes. A bad setting then
-# stops every worker at boot, and gunicorn exits saying which key is wrong.
-preload_app = False
+# Build MyThing once, in the master, before forking the workers. Its
+# configuration is then checked once, at start: a bad setting (or a Redis that
+# does not answer) stops gunicorn with one line naming the key. A worker that
+# replaces a dead one later is forked from that app, so a Redis outage then
+# does not stop it from booting: it serves, without limits, until Redis is
+# back. No database connection is shared: mything connects on first use,
+# inside each worker.
+preload_app = True
 
 # A worker that has not answered for this long is stuck (a lost lock, a
 # runaway query): gunicorn kills it and starts a fresh one.

@@ -195,7 +195,9 @@ class Database:
 
     def init_schema(self) -> None:
         """Create the tables and the site secret, if missing; safe to repeat."""
-        with self._lock, self.engine.connect() as connection:
+        # Connect before taking the lock: threads waiting for a database that
+        # does not answer must each time out on their own, not in turn.
+        with self.engine.connect() as connection, self._lock:
             connection.info["mything.write"] = True
             with connection.begin():
                 if connection.dialect.name == "postgresql":

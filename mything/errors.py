@@ -31,7 +31,8 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from .requestid import get_request_id
@@ -209,24 +210,21 @@ def handle_http_exception(error: HTTPException) -> ApiResult:
     return ApiException(message, status, headers=headers).to_result()
 
 
-def handle_database_error(error: DBAPIError) -> ApiResult:
+def handle_database_error(error: DBAPIError | PoolTimeoutError) -> ApiResult:
     """Answer 503 when the database is gone or busy, 500 for any other fault.
 
-    Connection losses and SQLite's "database is locked" are operational: the
-    request can be retried as it is. Anything else is a bug, logged as such.
+    Operational errors can be retried as they are: a lost or refused
+    connection, a connect timeout, SQLite's "database is locked", a
+    serialization failure or deadlock, a server shutting down — and a pool
+    with no free connection. Anything else is a bug, logged as such.
     """
-    if error.connection_invalidated or _is_operational(error):
+    invalidated = getattr(error, "connection_invalidated", False)
+    if invalidated or isinstance(error, OperationalError | PoolTimeoutError):
         current_app.logger.warning(
-            "database unavailable (request %s): %s", get_request_id(), error.orig
+            "database unavailable (request %s): %s", get_request_id(), error
         )
         return Unavailable("The database is not available; retry later.").to_result()
     return handle_unexpected_exception(error)
-
-
-def _is_operational(error: DBAPIError) -> bool:
-    # Both psycopg and sqlite3 raise OperationalError for outages and locks;
-    # the DB-API names it the same in every driver.
-    return type(error.orig).__name__ == "OperationalError"
 
 
 def handle_unexpected_exception(error: Exception) -> ApiResult:
@@ -243,4 +241,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiException, handle_api_exception)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(PoolTimeoutError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected_exception)
