@@ -12,10 +12,11 @@ turns it into JSON and adds the headers every response carries.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, g
+from flask import Flask, Request, Response, g
+from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter
 from werkzeug.utils import find_modules, import_string
@@ -51,6 +52,24 @@ class IdConverter(BaseConverter):
         return str(value)
 
 
+class NoSessions(SessionInterface):
+    """mything keeps no sessions: every request gets the same empty one.
+
+    Flask's default makes a new (null) session object for every request.
+    """
+
+    def __init__(self) -> None:
+        self.session = self.null_session_class()
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin:
+        return self.session
+
+    def save_session(
+        self, app: Flask, session: SessionMixin, response: Response
+    ) -> None:
+        pass
+
+
 class ApiFlask(Flask):
     """A Flask app whose views return :class:`ApiResult` objects."""
 
@@ -65,14 +84,26 @@ class ApiFlask(Flask):
             response = rv.to_response()
         else:
             response = super().make_response(rv)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Request-ID"] = get_request_id()
+        headers = [
+            ("X-Content-Type-Options", "nosniff"),
+            ("X-Request-ID", get_request_id()),
+        ]
+        headers += g.get("mything_rate_limit_headers") or ()
+        # A new response has none of these yet: adding them skips a lookup
+        # for each, which setting them would do.
+        response.headers.extend(headers)
         if isinstance(g.get("mything_auth"), User):
             # A caller's own data must not be kept by shared caches. (Only a
             # caller already known: building a response never queries.)
             response.headers["Cache-Control"] = "no-store"
-        ratelimit.add_rate_limit_headers(response)
         return response
+
+    def ensure_sync(self, func: Callable) -> Callable:
+        """Return ``func`` as it is: mything's views and hooks are not async.
+
+        Flask checks every view and hook for a coroutine on every request.
+        """
+        return func
 
     def make_default_options_response(self) -> Response:
         """Answer ``OPTIONS`` with ``Allow`` and an empty body, labelled as nothing."""
@@ -105,11 +136,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> ApiFlask:
     # them propagate would hand them to the server's HTML error page.
     app.config["PROPAGATE_EXCEPTIONS"] = False
     app.url_map.converters["id"] = IdConverter
+    app.session_interface = NoSessions()
     db.init_app(app)
     app.before_request(require_utf8_query_string)
-    ratelimit.init_app(app)
     register_error_handlers(app)
     register_blueprints(app)
+    ratelimit.init_app(app)
     cli.register_commands(app)
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]

@@ -35,27 +35,33 @@ F = TypeVar("F", bound=Callable[..., Any])
 def authenticate() -> services.User:
     """Return the user making the current request, or raise a 401."""
     outcome = _authentication()
-    if isinstance(outcome, Unauthorized):
-        raise outcome
-    return outcome
+    if isinstance(outcome, services.User):
+        return outcome
+    raise outcome or Unauthorized()
 
 
 def current_user() -> services.User | None:
     """Return the user making the current request, or ``None`` if unknown."""
     outcome = _authentication()
-    return None if isinstance(outcome, Unauthorized) else outcome
+    return outcome if isinstance(outcome, services.User) else None
 
 
-def _authentication() -> services.User | Unauthorized:
+def _authentication() -> services.User | Unauthorized | None:
     # Checked once per request, by the rate limiter or the view, whichever
     # asks first; a failure is kept too, so that it is not looked up again.
-    if "mything_auth" not in g:
+    # No credentials at all is None, not an exception: most anonymous
+    # requests never need a 401.
+    outcome = g.get("mything_auth", _UNKNOWN)
+    if outcome is _UNKNOWN:
         try:
-            g.mything_auth = _remote_user() or _bearer_user()
+            outcome = _remote_user() or _bearer_user()
         except Unauthorized as exc:
-            g.mything_auth = exc
-    outcome: services.User | Unauthorized = g.mything_auth
+            outcome = exc
+        g.mything_auth = outcome
     return outcome
+
+
+_UNKNOWN = object()
 
 
 def _remote_user() -> services.User | None:
@@ -71,10 +77,10 @@ def _remote_user() -> services.User | None:
     return services.ensure_user(name)
 
 
-def _bearer_user() -> services.User:
+def _bearer_user() -> services.User | None:
     header = request.headers.get("Authorization")
     if header is None:
-        raise Unauthorized()
+        return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Use Authorization: Bearer <token>.")

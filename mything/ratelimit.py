@@ -28,22 +28,23 @@ start is a configuration error instead.
 from __future__ import annotations
 
 import math
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import current_app, g, request
 from limits import RateLimitItem, parse_many
 from limits.errors import ConfigurationError, StorageError
-from limits.storage import storage_from_string
+from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from .auth import current_user
 from .errors import ApiException, ConfigError
 
 if TYPE_CHECKING:
-    from flask import Flask, Response
+    from flask import Flask
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,81 +61,102 @@ class RateLimited(ApiException):
     message = "Too many requests; retry later."
 
 
-@dataclass(frozen=True)
-class Usage:
-    """Where a caller stands against the limit after this request."""
+class LocalWindow:
+    """A moving window counted in this process, for ``memory://``.
 
-    limit: int
-    remaining: int
-    reset: float
-    window: int
+    Each caller's recent hits are kept in a deque, oldest first, at most
+    ``amount`` of them: a hit costs a few appends and pops, whatever the
+    limit. (limits' own memory storage moves its whole list on every hit and
+    starts a timer thread to expire it, which costs more than the rest of a
+    request.) Callers quiet for a whole window are dropped once per window,
+    so the table does not grow with every address ever seen.
+    """
 
-    def headers(self) -> dict[str, str]:
-        """Return the rate limit headers for this usage."""
-        seconds_left = max(0, math.ceil(self.reset - time.time()))
-        return {
-            "X-RateLimit-Limit": str(self.limit),
-            "X-RateLimit-Remaining": str(self.remaining),
-            "X-RateLimit-Reset": str(math.ceil(self.reset)),
-            "RateLimit-Policy": f'"default";q={self.limit};w={self.window}',
-            "RateLimit": f'"default";r={self.remaining};t={seconds_left}',
-        }
+    def __init__(self, amount: int, seconds: int) -> None:
+        self.amount = amount
+        self.seconds = seconds
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+        self._next_sweep = 0.0
+
+    def hit(self, key: str) -> tuple[bool, int, float]:
+        """Count a hit for ``key``; return (allowed, remaining, reset time)."""
+        now = time.time()
+        with self._lock:
+            if now >= self._next_sweep:
+                self._sweep(now)
+            hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= now - self.seconds:
+                hits.popleft()
+            allowed = len(hits) < self.amount
+            if allowed:
+                hits.append(now)
+            return allowed, self.amount - len(hits), hits[0] + self.seconds
+
+    def _sweep(self, now: float) -> None:
+        idle = [
+            key for key, hits in self._hits.items() if hits[-1] <= now - self.seconds
+        ]
+        for key in idle:
+            del self._hits[key]
+        self._next_sweep = now + self.seconds
+
+
+class SharedWindow:
+    """A moving window counted by the limits library in shared storage (Redis)."""
+
+    def __init__(self, item: RateLimitItem, storage: Storage) -> None:
+        self.item = item
+        self.strategy = MovingWindowRateLimiter(storage)
+
+    def hit(self, key: str) -> tuple[bool, int, float]:
+        """Count a hit for ``key``; return (allowed, remaining, reset time)."""
+        allowed = self.strategy.hit(self.item, key)
+        reset, remaining = self.strategy.get_window_stats(self.item, key)
+        return allowed, max(0, remaining), reset
 
 
 class RateLimiter:
-    """The limit of one app and the storage that counts it."""
+    """The limit of one app and the window that counts it."""
 
     def __init__(self, limit: str, storage_uri: str, *, key_prefix: str) -> None:
-        try:
-            items = parse_many(limit)
-        except ValueError:
-            items = []
-        if len(items) != 1 or items[0].amount < 1:
-            raise ConfigError(
-                f"invalid configuration value for RATELIMIT: cannot use {limit!r} "
-                "as a rate limit (write one positive limit, like '600/minute' or "
-                "'10 per second')"
-            )
-        self.item: RateLimitItem = items[0]
-        try:
-            storage = storage_from_string(
-                storage_uri,
-                key_prefix=key_prefix,
-                wrap_exceptions=True,
-                socket_timeout=STORAGE_TIMEOUT,
-                socket_connect_timeout=STORAGE_TIMEOUT,
-            )
-        except ConfigurationError as exc:
-            raise ConfigError(
-                f"invalid configuration value for RATELIMIT_STORAGE_URI: {exc}"
-            ) from None
-        if not storage.check():
-            raise ConfigError(
-                "invalid configuration value for RATELIMIT_STORAGE_URI: "
-                f"cannot reach {storage_uri}"
-            )
-        self.strategy = MovingWindowRateLimiter(storage)
+        item = _parse_limit(limit)
+        seconds = item.get_expiry()
+        self.window: LocalWindow | SharedWindow
+        if storage_uri == "memory://":
+            self.window = LocalWindow(item.amount, seconds)
+        else:
+            self.window = SharedWindow(item, _connect(storage_uri, key_prefix))
+        # The parts of the headers that are the same for every request.
+        self._limit = str(item.amount)
+        self._policy = f'"default";q={item.amount};w={seconds}'
         self._last_warning = 0.0
+        #: Endpoints never limited (filled in by :func:`init_app`).
+        self.unlimited_endpoints: set[str | None] = set()
 
-    def hit(self, key: str) -> Usage | None:
-        """Charge one request to ``key``; ``None`` if the storage failed."""
+    def hit(self, key: str) -> list[tuple[str, str]] | None:
+        """Charge one request to ``key`` and return its rate limit headers.
+
+        Past the limit, raise :class:`RateLimited`. If the storage fails,
+        return ``None``: the request is served without a limit.
+        """
         try:
-            allowed = self.strategy.hit(self.item, key)
-            reset, remaining = self.strategy.get_window_stats(self.item, key)
+            allowed, remaining, reset = self.window.hit(key)
         except StorageError as exc:
             self._warn(exc)
             return None
-        usage = Usage(
-            limit=self.item.amount,
-            remaining=max(0, remaining),
-            reset=reset,
-            window=self.item.get_expiry(),
-        )
+        seconds_left = max(0, math.ceil(reset - time.time()))
+        headers = [
+            ("X-RateLimit-Limit", self._limit),
+            ("X-RateLimit-Remaining", str(remaining)),
+            ("X-RateLimit-Reset", str(math.ceil(reset))),
+            ("RateLimit-Policy", self._policy),
+            ("RateLimit", f'"default";r={remaining};t={seconds_left}'),
+        ]
         if not allowed:
-            retry_after = max(1, math.ceil(reset - time.time()))
-            headers = {**usage.headers(), "Retry-After": str(retry_after)}
-            raise RateLimited(headers=headers)
-        return usage
+            retry_after = str(max(1, seconds_left))
+            raise RateLimited(headers={**dict(headers), "Retry-After": retry_after})
+        return headers
 
     def _warn(self, error: Exception) -> None:
         now = time.monotonic()
@@ -143,6 +165,46 @@ class RateLimiter:
             current_app.logger.warning(
                 "rate limit storage failed, serving without limits: %s", error
             )
+
+
+def _parse_limit(limit: str) -> RateLimitItem:
+    try:
+        items = parse_many(limit)
+    except ValueError:
+        items = []
+    if len(items) != 1 or items[0].amount < 1:
+        raise ConfigError(
+            f"invalid configuration value for RATELIMIT: cannot use {limit!r} "
+            "as a rate limit (write one positive limit, like '600/minute' or "
+            "'10 per second')"
+        )
+    return items[0]
+
+
+def _connect(storage_uri: str, key_prefix: str) -> Storage:
+    try:
+        storage = storage_from_string(
+            storage_uri,
+            key_prefix=key_prefix,
+            wrap_exceptions=True,
+            socket_timeout=STORAGE_TIMEOUT,
+            socket_connect_timeout=STORAGE_TIMEOUT,
+        )
+    except ConfigurationError as exc:
+        raise ConfigError(
+            f"invalid configuration value for RATELIMIT_STORAGE_URI: {exc}"
+        ) from None
+    if not isinstance(storage, Storage):
+        raise ConfigError(
+            "invalid configuration value for RATELIMIT_STORAGE_URI: "
+            f"{storage_uri} is an asynchronous storage; mything needs a blocking one"
+        )
+    if not storage.check():
+        raise ConfigError(
+            "invalid configuration value for RATELIMIT_STORAGE_URI: "
+            f"cannot reach {storage_uri}"
+        )
+    return storage
 
 
 def unlimited(view: F) -> F:
@@ -161,27 +223,29 @@ def caller_key() -> str:
 
 def check_rate_limit() -> None:
     """Charge the current request to its caller; raise a 429 past the limit."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    if view is not None and not getattr(view, "rate_limited", True):
-        return
     limiter: RateLimiter = current_app.extensions["mything.ratelimit"]
-    g.mything_usage = limiter.hit(caller_key())
-
-
-def add_rate_limit_headers(response: Response) -> None:
-    """Add the usage of the current request, if it was limited, to ``response``."""
-    usage: Usage | None = g.get("mything_usage")
-    if usage is not None:
-        response.headers.update(usage.headers())
+    if request.endpoint in limiter.unlimited_endpoints:
+        return
+    g.mything_rate_limit_headers = limiter.hit(caller_key())
 
 
 def init_app(app: Flask) -> None:
-    """Give ``app`` its rate limiter, if rate limiting is enabled."""
+    """Give ``app`` its rate limiter, if rate limiting is enabled.
+
+    Call it after the blueprints are registered: the endpoints of views
+    marked :func:`unlimited` are collected here, once.
+    """
     if not app.config["RATELIMIT_ENABLED"]:
         return
-    app.extensions["mything.ratelimit"] = RateLimiter(
+    limiter = RateLimiter(
         app.config["RATELIMIT"],
         app.config["RATELIMIT_STORAGE_URI"],
         key_prefix=app.config["RATELIMIT_KEY_PREFIX"],
     )
+    limiter.unlimited_endpoints = {
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if not getattr(view, "rate_limited", True)
+    }
+    app.extensions["mything.ratelimit"] = limiter
     app.before_request(check_rate_limit)

@@ -50,13 +50,17 @@ class ApiResult:
     def to_response(self) -> Response:
         """Build the JSON response for this result in the current request."""
         if self.value is None:
-            response = current_app.response_class(status=self.status)
+            response = current_app.response_class(
+                status=self.status, headers=self.headers or None
+            )
             del response.headers["Content-Type"]
         else:
             response = current_app.response_class(
-                dumps(self.value), self.status, mimetype="application/json"
+                dumps(self.value),
+                self.status,
+                headers=self.headers or None,
+                content_type="application/json",
             )
-        response.headers.update(self.headers)
         if self.next_page is not None:
             response.headers["Link"] = f'<{next_page_url(self.next_page)}>; rel="next"'
         return response

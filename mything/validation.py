@@ -150,11 +150,14 @@ integer.json_schema = {  # type: ignore[attr-defined]
 
 def query_integer(value: object) -> int:
     """Accept an integer written in decimal, as query arguments carry it."""
-    if isinstance(value, str):
-        if not _DECIMAL.match(value):
-            raise Invalid("expected an integer")
-        value = int(value)
-    return integer(value)
+    if not isinstance(value, str):
+        return integer(value)
+    if not _DECIMAL.match(value):
+        raise Invalid("expected an integer")
+    number = int(value)
+    if not -MAX_SAFE_INTEGER <= number <= MAX_SAFE_INTEGER:
+        raise Invalid(f"must be between -{MAX_SAFE_INTEGER} and {MAX_SAFE_INTEGER}")
+    return number
 
 
 query_integer.json_schema = integer.json_schema  # type: ignore[attr-defined]
