@@ -13,10 +13,13 @@ turns it into JSON and adds the headers every response carries.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 from flask import Flask, Request, Response, g
 from flask.sessions import SessionInterface, SessionMixin
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter
 from werkzeug.utils import find_modules, import_string
@@ -28,7 +31,6 @@ from .errors import register_error_handlers
 from .requestid import get_request_id
 from .results import ApiResult
 from .services import User
-from .validation import require_utf8_query_string
 
 if TYPE_CHECKING:
     from .thing import MyThing
@@ -70,10 +72,27 @@ class NoSessions(SessionInterface):
         pass
 
 
+class ApiRequest(Request):
+    """Flask's request, reading any query string without failing.
+
+    Werkzeug keeps percent-escapes that are not UTF-8 (``%ff``) as they are,
+    but cannot decode raw bytes that are not UTF-8, which servers other than
+    gunicorn pass on; those stay percent-encoded here too, and validation
+    then refuses them like any other wrong value.
+    """
+
+    @cached_property
+    def args(self) -> ImmutableMultiDict[str, str]:
+        query = self.query_string.decode("utf-8", "werkzeug.url_quote")
+        pairs = parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote")
+        return ImmutableMultiDict(pairs)
+
+
 class ApiFlask(Flask):
     """A Flask app whose views return :class:`ApiResult` objects."""
 
     json_provider_class = SafeJSONProvider
+    request_class = ApiRequest
 
     #: The :class:`~mything.thing.MyThing` that owns this app, if any.
     my_thing: MyThing | None = None
@@ -138,7 +157,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> ApiFlask:
     app.url_map.converters["id"] = IdConverter
     app.session_interface = NoSessions()
     db.init_app(app)
-    app.before_request(require_utf8_query_string)
     register_error_handlers(app)
     register_blueprints(app)
     ratelimit.init_app(app)

@@ -53,8 +53,9 @@ def _authentication() -> services.User | Unauthorized | None:
     # requests never need a 401.
     outcome = g.get("mything_auth", _UNKNOWN)
     if outcome is _UNKNOWN:
+        environ = request.environ
         try:
-            outcome = _remote_user() or _bearer_user()
+            outcome = _remote_user(environ) or _bearer_user(environ)
         except Unauthorized as exc:
             outcome = exc
         g.mything_auth = outcome
@@ -64,11 +65,9 @@ def _authentication() -> services.User | Unauthorized | None:
 _UNKNOWN = object()
 
 
-def _remote_user() -> services.User | None:
-    if not current_app.config["TRUST_REMOTE_USER"]:
-        return None
-    name = request.environ.get("REMOTE_USER")
-    if not name:
+def _remote_user(environ: dict[str, Any]) -> services.User | None:
+    name = environ.get("REMOTE_USER")
+    if not name or not current_app.config["TRUST_REMOTE_USER"]:
         return None
     try:
         USER_NAME(name)
@@ -77,8 +76,8 @@ def _remote_user() -> services.User | None:
     return services.ensure_user(name)
 
 
-def _bearer_user() -> services.User | None:
-    header = request.headers.get("Authorization")
+def _bearer_user(environ: dict[str, Any]) -> services.User | None:
+    header = environ.get("HTTP_AUTHORIZATION")
     if header is None:
         return None
     scheme, _, token = header.partition(" ")

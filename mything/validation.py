@@ -83,21 +83,6 @@ def argsschema(schema: Schema) -> Callable[[F], F]:
     return decorator
 
 
-def require_utf8_query_string() -> None:
-    """Refuse a query string that is not UTF-8 with a 400, before any view.
-
-    gunicorn refuses such request lines itself, but other servers pass the
-    raw bytes on, and Werkzeug cannot decode them into ``request.args``.
-    """
-    try:
-        request.query_string.decode()
-    except UnicodeDecodeError:
-        raise ApiException(
-            "The query string must be UTF-8 (percent-encode other bytes).",
-            code="invalid_query_string",
-        ) from None
-
-
 def load_json_body() -> dict[str, Any]:
     """Return the request body as a JSON object, or raise a 400 saying why not."""
     if not request.is_json:
