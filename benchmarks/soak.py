@@ -10,9 +10,9 @@ whose memory keeps growing shows up.
 
 Run it from the top of the checkout, where mything is installed::
 
-    python benchmarks/soak.py --report soak.md               # 300 s
-    python benchmarks/soak.py --seconds 60 --threads 4 --report soak.md
-    python benchmarks/soak.py --database-uri postgresql+psycopg://db/soak \\
+    python -m benchmarks.soak --report soak.md               # 300 s
+    python -m benchmarks.soak --seconds 60 --threads 4 --report soak.md
+    python -m benchmarks.soak --database-uri postgresql+psycopg://db/soak \\
         --redis redis://cache:6379 --report soak.md
 
 Without ``--database-uri`` it makes a fresh schema in the ``test``
@@ -53,7 +53,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import redis
-import sqlalchemy
+
+from .depth import postgresql_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRESQL_URI = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -68,24 +69,6 @@ MIX = {"list_notes": 35, "get_note": 35, "create_note": 20, "update_note": 10}
 
 
 # Where the server runs ------------------------------------------------------
-
-
-@contextlib.contextmanager
-def fresh_schema(admin_uri: str) -> Iterator[str]:
-    """Create a schema of its own in ``admin_uri``'s database; yield its URI."""
-    name = f"mything_soak_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(admin_uri)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{name}"')
-    try:
-        url = sqlalchemy.make_url(admin_uri).update_query_dict(
-            {"options": f"-csearch_path={name}"}
-        )
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
-        admin.dispose()
 
 
 @contextlib.contextmanager
@@ -554,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
         log = Path(directory) / "gunicorn.log"
         with contextlib.ExitStack() as stack:
             database_uri = args.database_uri or stack.enter_context(
-                fresh_schema(POSTGRESQL_URI)
+                postgresql_schema(POSTGRESQL_URI)
             )
             prefix = stack.enter_context(redis_prefix(args.redis))
             return soak(args, database_uri, prefix, log)

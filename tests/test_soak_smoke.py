@@ -1,4 +1,4 @@
-"""``benchmarks/soak.py`` still runs: a few seconds of it, without an error.
+"""``python -m benchmarks.soak`` still runs: a few seconds of it, without an error.
 
 The soak test itself runs for minutes and is not part of the suite; this
 keeps the script from rotting. It starts gunicorn, so it is marked ``slow``.
@@ -38,8 +38,7 @@ def test_a_short_soak_serves_every_request(tmp_path, redis_uri):
     with postgresql_schema() as database_uri:
         finished = subprocess.run(
             [
-                sys.executable,
-                "benchmarks/soak.py",
+                *(sys.executable, "-m", "benchmarks.soak"),
                 *("--seconds", "5", "--threads", "2", "--users", "2"),
                 *("--workers", "2", "--sample-every", "2"),
                 *("--database-uri", database_uri, "--redis", redis_uri),

@@ -1,0 +1,149 @@
+"""``docs/performance.md``: one run's results, with what they mean and how to redo them.
+
+The page is generated whole from the results of a run; edit this module or
+``benchmarks/findings.md``, never the page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .apps import BENCH_RATELIMIT
+from .report import COMMAND, FINDINGS, SECTIONS, section_text, table, targets_table
+
+INTRO = f"""\
+This page is written by the benchmark suite in `benchmarks/`. To measure
+again, from the top of the checkout:
+
+```sh
+python3 -m venv /tmp/bench && /tmp/bench/bin/pip install -e '.[bench]'
+apt-get install wrk       # the HTTP load generator (Debian's package)
+/tmp/bench/bin/{COMMAND}          # full run, about 12 minutes
+/tmp/bench/bin/{COMMAND} --quick  # shorter rounds, same sections
+```
+
+It rewrites this page and `docs/performance.png`. `--only inprocess http`
+runs some sections, `--output-dir DIR` writes elsewhere, `--json FILE`
+keeps every sample and `--render FILE` writes the page again from it
+(after editing `benchmarks/findings.md`, say); `--help` lists the rest.
+"""
+
+METHOD = """\
+Every section measures its contenders **interleaved**: round after round,
+each contender once, in the same order (A B C … A B C …), so a burst of
+load from elsewhere on the machine falls on all of them alike. A number in
+a table is the **median** over the rounds. A ratio (`× Flask`) is a
+**paired ratio**: each round's value divided by the same round's value of
+bare Flask + voluptuous; the table shows the median of those ratios and, in
+brackets, their lowest and highest. On a shared machine the absolute
+numbers move from run to run; the paired ratios move much less.
+"""
+
+GOALS_NOTE = """\
+Each ratio is the median of per-round paired ratios (see *How the numbers
+are made*). For "faster than", it is mything's time divided by the peer's:
+below 1 is faster.
+"""
+
+NOTES = {
+    "inprocess": f"""\
+Each request is a WSGI environ handed to the app's callable, with the whole
+body read and `close()` called, as a server would; there is no network. All
+contenders answer `GET /add?a=1&b=2` and `POST /add` with `{{"a": 1, "b":
+2}}` the way their own documentation teaches (`benchmarks/peers/`). mything
+runs as configured by default except for the limit: rate limiting is **on**,
+with `memory://` storage and `RATELIMIT={BENCH_RATELIMIT}` so that no
+request is refused; its database is SQLite. The list and create-note
+requests are authenticated with a bearer token; the list has 40 notes with
+two tags each. A batch is sized to take about the same time for every app;
+`batch` is its number of requests.
+
+`CPU µs` is the CPU time of the benchmark process per request, counting all
+its threads (a rate limiter's too) and no other process, so it stays
+steady while other work shares the machine; `wall µs` is the clock. The
+ratios are of CPU times.
+""",
+    "http": """\
+Each app runs under its own gunicorn (2 sync workers, bound to 127.0.0.1);
+all are started first and stopped by process group at the end, even when
+the run is interrupted. wrk (1 thread, keep-alive refused by the sync
+workers, so a new connection per request) loads one app at a time for a
+fixed duration; `errors` counts non-2xx answers and socket errors. The
+client shares the machine's cores with the servers, as it does on any
+single-host load test.
+""",
+    "depth": """\
+One organization holds the notes (inserted in bulk, each with one tag,
+followed by `ANALYZE`); the pages are `GET /orgs/<slug>/notes?limit=20`
+through the WSGI callable, authenticated, at the start of the list and
+with the cursors found by following `next_cursor` from the start. Keyset
+pagination should make the deepest page cost no more than 1.5× the first.
+PostgreSQL runs in a schema made for the run and dropped after it.
+""",
+    "startup": """\
+A fresh `python -c` imports the framework and builds the app
+(`import mything; mything.MyThing()` for mything, importing the peer's
+module for the others), in an empty directory and without `MYTHING_*`
+variables; wall time from spawn to exit and the child's peak resident
+memory (its own `VmHWM`). `python -c pass` is the floor. Bytecode caches
+are warm.
+""",
+}
+
+
+def _settings_line(settings: dict[str, Any]) -> str:
+    parts = [
+        "`{name}` run: {rounds} in-process rounds of ~{batch_seconds} s per app",
+        "{http_rounds} HTTP rounds of {http_seconds} s with {http_connections} "
+        "connections",
+        "{notes:,} notes, {depth_rounds} rounds of {depth_batch} pages",
+        "{startup_rounds} start-up rounds.",
+    ]
+    return "; ".join(parts).format(**settings)
+
+
+def environment_text(results: dict[str, Any]) -> str:
+    """The machine, its load and the versions, as two tables."""
+    machine = results["machine"]
+    rows = [
+        ["CPU", f"{machine['cpu']}, {machine['cores']} cores"],
+        ["memory", f"{machine['memory_gib']} GiB"],
+        ["system", machine["platform"]],
+        ["load average at start", " ".join(map(str, machine["load_at_start"]))],
+        ["load average at end", " ".join(map(str, machine.get("load_at_end", [])))],
+    ]
+    if results.get("wrk"):
+        rows.append(["load generator", results["wrk"]])
+    for backend in results.get("depth", {}).get("backends", []):
+        if "version" in backend:
+            rows.append(["database server", backend["version"]])
+    versions = [[name, version] for name, version in results["versions"].items()]
+    return "\n\n".join([table(["", ""], rows), table(["package", "version"], versions)])
+
+
+def render_markdown(results: dict[str, Any], *, chart: str | None) -> str:
+    """Return the whole ``docs/performance.md`` for one run's results."""
+    parts = [
+        "# Performance",
+        f"Measured on {results['date']}. {_settings_line(results['settings'])}",
+        INTRO,
+        "## Goals",
+        targets_table(results),
+        GOALS_NOTE,
+    ]
+    if chart:
+        parts.append(
+            f"![Benchmark results: in-process, HTTP, depth, start-up]({chart})"
+        )
+    for key, title in SECTIONS:
+        parts += [f"## {title}", NOTES[key], section_text(key, results.get(key))]
+    if results.get("skipped"):
+        parts += [
+            "Left out of this run:",
+            "\n".join(f"- {s}" for s in results["skipped"]),
+        ]
+    if FINDINGS.exists():
+        parts += [FINDINGS.read_text().strip()]
+    parts += ["## How the numbers are made", METHOD]
+    parts += ["## Machine and versions", environment_text(results)]
+    return "\n\n".join(part.strip("\n") for part in parts) + "\n"

@@ -1,0 +1,222 @@
+"""The results as tables, for the terminal and for ``docs/performance.md``.
+
+One function per section turns its results into a table that reads as
+Markdown and as plain text. :func:`targets` checks the results against the
+goals the suite exists for; :mod:`benchmarks.page` puts it all on the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .stats import paired_ratio
+
+FINDINGS = Path(__file__).with_name("findings.md")
+COMMAND = "python -m benchmarks.run"
+#: Peers mything must beat in-process, on the same run.
+HEAVIER_PEERS = ("apiflask", "smorest", "restx")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Return a Markdown table, padded so that it also reads as plain text."""
+    widths = [
+        max(len(str(cell)) for cell in column)
+        for column in zip(headers, *rows, strict=True)
+    ]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = (
+            str(cell).ljust(width) for cell, width in zip(cells, widths, strict=True)
+        )
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
+    return "\n".join([line(headers), rule, *(line(row) for row in rows)])
+
+
+def _ratio(ratio: dict[str, Any] | None) -> str:
+    if ratio is None:
+        return "–"
+    return f"{ratio['median']:.2f} ({ratio['low']:.2f}–{ratio['high']:.2f})"
+
+
+def inprocess_table(section: dict[str, Any]) -> str:
+    """Per-request time of every case, and its ratio to bare Flask."""
+    rows = [
+        [
+            case["workload"],
+            case["label"],
+            f"{case['median_us']:.1f}",
+            _ratio(case["ratio"]),
+            f"{case['wall_median_us']:.1f}",
+            str(case["batch"]),
+        ]
+        for case in section["cases"]
+    ]
+    headers = ["request", "app", "CPU µs", "× Flask (range)", "wall µs", "batch"]
+    return table(headers, rows)
+
+
+def http_table(section: dict[str, Any]) -> str:
+    """Throughput and latency of every app under gunicorn."""
+    rows = [
+        [
+            case["workload"],
+            case["label"],
+            f"{case['requests_per_second']:.0f}",
+            _ratio(case["ratio"]),
+            f"{case['p50_ms']:.2f}",
+            f"{case['p99_ms']:.2f}",
+            str(case["errors"]),
+        ]
+        for case in section["cases"]
+    ]
+    headers = [
+        "request",
+        "app",
+        "req/s",
+        "× Flask (range)",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+    ]
+    return table(headers, rows)
+
+
+def depth_table(section: dict[str, Any]) -> str:
+    """Time of a page at each depth, per database."""
+    rows = []
+    for backend in section["backends"]:
+        if "skipped" in backend:
+            rows.append([backend["name"], "–", "skipped: " + backend["skipped"], "–"])
+            continue
+        for page in backend["pages"]:
+            rows.append(
+                [
+                    backend["version"],
+                    f"{page['depth']:,}",
+                    f"{page['median_ms']:.2f}",
+                    _ratio(page["ratio"]),
+                ]
+            )
+    return table(["database", "depth", "ms/page", "× first page (range)"], rows)
+
+
+def startup_table(section: dict[str, Any]) -> str:
+    """Cold start time and peak memory of every app."""
+    rows = [
+        [
+            subject["label"],
+            f"{subject['median_ms']:.0f}",
+            _ratio(subject["ratio"]),
+            f"{subject['peak_rss_mib']:.1f}",
+        ]
+        for subject in section["subjects"]
+    ]
+    return table(["interpreter", "ms", "× Flask (range)", "peak RSS MiB"], rows)
+
+
+def _case(section: dict[str, Any], key: str, workload: str) -> dict[str, Any] | None:
+    for case in section["cases"]:
+        if case["contender"] == key and case["workload"] == workload:
+            return case
+    return None
+
+
+def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
+    """Check the goals: (goal, measured, met); ``None`` when not measured."""
+    checks: list[tuple[str, str, bool | None]] = []
+    inprocess = results.get("inprocess", {})
+    for workload in ("GET /add", "POST /add"):
+        if "cases" not in inprocess:
+            break
+        ours = _case(inprocess, "mything", workload)
+        if ours is None or ours["ratio"] is None:
+            continue
+        ratio = ours["ratio"]["median"]
+        checks.append(
+            (f"in-process {workload} ≤ 1.0× Flask", f"{ratio:.2f}×", ratio <= 1.0)
+        )
+        for key in HEAVIER_PEERS:
+            peer = _case(inprocess, key, workload)
+            if peer is None:
+                continue
+            versus = paired_ratio(ours["samples_us"], peer["samples_us"]).median
+            checks.append(
+                (
+                    f"in-process {workload} faster than {peer['label']}",
+                    f"{versus:.2f}×",
+                    versus < 1.0,
+                )
+            )
+    http = results.get("http", {})
+    for workload in ("GET /add", "POST /add"):
+        if "cases" not in http:
+            break
+        ours = _case(http, "mything", workload)
+        if ours is None or ours["ratio"] is None:
+            continue
+        ratio = ours["ratio"]["median"]
+        checks.append(
+            (
+                f"gunicorn {workload} throughput ≥ 0.95× Flask",
+                f"{ratio:.2f}×",
+                ratio >= 0.95,
+            )
+        )
+    for backend in results.get("depth", {}).get("backends", []):
+        if "skipped" in backend:
+            checks.append(
+                (f"deep page ≤ 1.5× first, {backend['name']}", "skipped", None)
+            )
+            continue
+        ratio = backend["deepest_ratio"]
+        checks.append(
+            (
+                f"deep page ≤ 1.5× first, {backend['name']}",
+                f"{ratio:.2f}×",
+                backend["within_limit"],
+            )
+        )
+    return checks
+
+
+def targets_table(results: dict[str, Any]) -> str:
+    """The goals, what was measured and whether each is met."""
+    verdict = {True: "yes", False: "**no**", None: "not measured"}
+    rows = [[goal, got, verdict[met]] for goal, got, met in targets(results)]
+    return table(["goal", "measured", "met"], rows)
+
+
+SECTIONS = (
+    ("inprocess", "In-process: time per request through the WSGI callable"),
+    ("http", "Over HTTP: gunicorn, 2 sync workers, wrk on loopback"),
+    ("depth", "Page cost at depth"),
+    ("startup", "Cold start and footprint"),
+)
+TABLES = {
+    "inprocess": inprocess_table,
+    "http": http_table,
+    "depth": depth_table,
+    "startup": startup_table,
+}
+
+
+def section_text(key: str, section: dict[str, Any] | None) -> str:
+    """Return the table of one section, or why it did not run."""
+    if section is None:
+        return f"Not run (this run chose other sections; `{COMMAND}` runs all)."
+    if "skipped" in section:
+        return f"Skipped: {section['skipped']}."
+    return TABLES[key](section)
+
+
+def render_text(results: dict[str, Any]) -> str:
+    """Return every table, for the terminal."""
+    parts = []
+    for key, title in SECTIONS:
+        parts += [f"== {title}", section_text(key, results.get(key)), ""]
+    parts += ["== Goals", targets_table(results)]
+    return "\n".join(parts)

@@ -1,0 +1,312 @@
+"""Requests per second under gunicorn, measured with wrk, on loopback only.
+
+Every contender is served by its own gunicorn (sync workers, two of them,
+bound to 127.0.0.1 on a free port). Then, round after round, wrk loads each
+one for a fixed number of seconds, for ``GET /add`` and then ``POST /add``,
+and reports requests per second and the 50th and 99th latency percentiles.
+
+The servers run in process groups of their own and are stopped by process
+group id when the section ends, whether it finishes, fails or is
+interrupted: SIGTERM first, SIGKILL for any that have not exited after ten
+seconds. wrk is Debian's package (``apt-get install wrk``): a load
+generator written in C does not compete for the interpreter lock it
+measures, and reports latency percentiles from every request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .apps import BASELINE, BENCH_RATELIMIT, Contender
+from .settings import Settings
+from .stats import median, paired_ratio
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKERS = 2
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+
+POST_SCRIPT = """\
+wrk.method = "POST"
+wrk.body = '{"a": 1, "b": 2}'
+wrk.headers["Content-Type"] = "application/json"
+"""
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
+
+
+class WrkMissing(RuntimeError):
+    """wrk is not installed."""
+
+
+@dataclass
+class Server:
+    """A gunicorn serving one contender on 127.0.0.1."""
+
+    contender: Contender
+    process: subprocess.Popen
+    url: str
+    log_file: Path
+
+    @property
+    def pid(self) -> int:
+        """The master's pid, which is also its process group id."""
+        return self.process.pid
+
+
+@dataclass
+class Load:
+    """The results of one wrk run."""
+
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int = 0
+
+
+@dataclass
+class Series:
+    """All wrk runs of one contender and one workload."""
+
+    contender: Contender
+    workload: str
+    loads: list[Load] = field(default_factory=list)
+
+
+def wrk_version() -> str | None:
+    """Return wrk's version line, or ``None`` if wrk is not installed."""
+    if shutil.which("wrk") is None:
+        return None
+    output = subprocess.run(
+        ["wrk", "--version"], capture_output=True, text=True, timeout=10
+    )
+    first_line = (output.stdout + output.stderr).splitlines()[0]
+    return first_line.split(" Copyright")[0].strip()
+
+
+def free_port() -> int:
+    """Return a TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(scratch: Path) -> dict[str, str]:
+    """Return the environment of the servers: mything's settings, no others."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYTHING_")}
+    env.update(
+        MYTHING_DATABASE_URI=f"sqlite:///{scratch / 'serving.db'}",
+        MYTHING_RATELIMIT=BENCH_RATELIMIT,
+        MYTHING_RATELIMIT_STORAGE_URI="memory://",
+        MYTHING_RATELIMIT_ENABLED="on",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+    )
+    return env
+
+
+def start_server(contender: Contender, env: dict[str, str], logs: Path) -> Server:
+    """Start gunicorn for ``contender`` in a new process group, logging to ``logs``."""
+    port = free_port()
+    log_file = logs / f"{contender.key}.log"
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(WORKERS),
+        "--worker-class",
+        "sync",
+        "--log-level",
+        "warning",
+        contender.wsgi_spec,
+    ]
+    with log_file.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Server(contender, process, f"http://127.0.0.1:{port}", log_file)
+
+
+def wait_until_serving(server: Server) -> None:
+    """Wait until the server answers ``/add``, or raise with its log."""
+    deadline = time.monotonic() + START_TIMEOUT
+    url = server.url + "/add?a=1&b=2"
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            log = server.log_file.read_text(errors="replace")
+            raise RuntimeError(f"gunicorn for {server.contender.label} exited:\n{log}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.1)
+    raise RuntimeError(
+        f"{server.contender.label} did not answer within {START_TIMEOUT} s"
+    )
+
+
+def stop_server(server: Server) -> None:
+    """Stop a server's whole process group: SIGTERM, then SIGKILL if needed."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.process.wait()
+    # Workers left behind by a master that died first are still in the group.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def serving(
+    contenders: list[Contender],
+    env: dict[str, str],
+    *,
+    logs: Path,
+    log: Callable[[str], None],
+) -> Iterator[list[Server]]:
+    """Serve every contender; stop every server by process group on the way out."""
+    servers: list[Server] = []
+    try:
+        for contender in contenders:
+            server = start_server(contender, env, logs)
+            servers.append(server)
+            log(f"serving {contender.label} at {server.url} (pgid {server.pid})")
+        for server in servers:
+            wait_until_serving(server)
+        yield servers
+    finally:
+        for server in servers:
+            stop_server(server)
+        log(f"stopped {len(servers)} gunicorn process groups")
+
+
+def run_wrk(url: str, *, seconds: int, connections: int, script: Path | None) -> Load:
+    """Load ``url`` with wrk for ``seconds`` and return what it measured."""
+    command = ["wrk", "--threads", "1", "--connections", str(connections)]
+    command += ["--duration", f"{seconds}s", "--timeout", "5s", "--latency"]
+    if script is not None:
+        command += ["--script", str(script)]
+    output = subprocess.run(
+        [*command, url], capture_output=True, text=True, timeout=seconds + 30
+    )
+    if output.returncode != 0:
+        raise RuntimeError(f"wrk failed: {output.stderr or output.stdout}")
+    return parse_wrk(output.stdout)
+
+
+def parse_wrk(output: str) -> Load:
+    """Read requests per second, p50, p99 and failed responses from wrk's report."""
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+    if rate is None or p50 is None or p99 is None:
+        raise RuntimeError(f"cannot read wrk's report:\n{output}")
+    errors = 0
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    if non_2xx:
+        errors += int(non_2xx.group(1))
+    sockets = re.search(r"Socket errors:([^\n]*)", output)
+    if sockets:
+        errors += sum(int(count) for count in re.findall(r"\d+", sockets.group(1)))
+    return Load(
+        requests_per_second=float(rate.group(1)),
+        p50_ms=float(p50.group(1)) * _UNITS[p50.group(2)],
+        p99_ms=float(p99.group(1)) * _UNITS[p99.group(2)],
+        errors=errors,
+    )
+
+
+def run(
+    contenders: list[Contender], settings: Settings, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """Serve every contender and load them in interleaved rounds."""
+    if wrk_version() is None:
+        raise WrkMissing("wrk is not installed (apt-get install wrk)")
+    with tempfile.TemporaryDirectory(prefix="mything-bench-") as scratch:
+        post_script = Path(scratch) / "post.lua"
+        post_script.write_text(POST_SCRIPT)
+        workloads = {
+            "GET /add": ("/add?a=1&b=2", None),
+            "POST /add": ("/add", post_script),
+        }
+        env = server_env(Path(scratch))
+        with serving(contenders, env, logs=Path(scratch), log=log) as servers:
+            series = [
+                Series(server.contender, workload)
+                for workload in workloads
+                for server in servers
+            ]
+            urls = {server.contender.key: server.url for server in servers}
+            for number in range(settings.http_rounds):
+                log(f"HTTP round {number + 1}/{settings.http_rounds}")
+                for one in series:
+                    path, script = workloads[one.workload]
+                    load = run_wrk(
+                        urls[one.contender.key] + path,
+                        seconds=settings.http_seconds,
+                        connections=settings.http_connections,
+                        script=script,
+                    )
+                    one.loads.append(load)
+            pids = [server.pid for server in servers]
+    return summarize(series, pids=pids, settings=settings)
+
+
+def summarize(series: list[Series], *, pids: list[int], settings: Settings) -> dict:
+    """Return medians of req/s and latencies, and req/s ratios to the baseline."""
+    baselines = {
+        one.workload: [load.requests_per_second for load in one.loads]
+        for one in series
+        if one.contender.key == BASELINE
+    }
+    rows = []
+    for one in series:
+        rates = [load.requests_per_second for load in one.loads]
+        row: dict[str, Any] = {
+            "contender": one.contender.key,
+            "label": one.contender.label,
+            "workload": one.workload,
+            "requests_per_second": median(rates),
+            "samples": rates,
+            "p50_ms": median([load.p50_ms for load in one.loads]),
+            "p99_ms": median([load.p99_ms for load in one.loads]),
+            "errors": sum(load.errors for load in one.loads),
+            "ratio": None,
+        }
+        if one.workload in baselines:
+            row["ratio"] = paired_ratio(rates, baselines[one.workload]).to_dict()
+        rows.append(row)
+    return {
+        "cases": rows,
+        "workers": WORKERS,
+        "connections": settings.http_connections,
+        "seconds": settings.http_seconds,
+        "server_pids": pids,
+    }

@@ -1,0 +1,122 @@
+"""Cold start and footprint: a fresh interpreter that builds one app and exits.
+
+For each contender, ``python -c`` imports it and builds its app (for
+mything, ``import mything; mything.MyThing()``), then exits. The wall time
+from spawning the interpreter to its exit, and its peak resident memory,
+are measured in interleaved rounds. ``python -c pass`` is measured
+alongside as the floor.
+
+The peak memory is the child's own ``VmHWM`` from ``/proc/self/status``,
+printed as its last act. ``ru_maxrss`` will not do: Linux carries the
+parent's resident size, at the moment of the fork, into the child's.
+
+The interpreters run in an empty scratch directory with ``MYTHING_*``
+variables removed, so mything starts with its defaults, and bytecode
+caches are warmed by one untimed run of each, as they would be after an
+installation.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .apps import BASELINE, Contender
+from .stats import median, paired_ratio
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 60.0
+
+#: Appended to every subject's code: report the peak resident memory.
+REPORT_PEAK = (
+    "\nimport re as _re, sys as _sys\n"
+    "_status = open('/proc/self/status').read()\n"
+    "_sys.stdout.write(_re.search(r'VmHWM:.*', _status).group())\n"
+)
+
+
+@dataclass
+class Subject:
+    """What one fresh interpreter runs, and what each run measured."""
+
+    key: str
+    label: str
+    code: str
+    seconds: list[float] = field(default_factory=list)
+    peak_kib: list[int] = field(default_factory=list)
+
+
+def clean_env() -> dict[str, str]:
+    """Return this environment without mything's settings, with the suite importable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYTHING_")}
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(ROOT), env.get("PYTHONPATH")])
+    )
+    return env
+
+
+def spawn(code: str, *, cwd: str, env: dict[str, str]) -> tuple[float, int]:
+    """Run ``python -c code``; return its wall seconds and peak RSS in KiB."""
+    started = time.perf_counter()
+    finished = subprocess.run(
+        [sys.executable, "-c", code + REPORT_PEAK],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    seconds = time.perf_counter() - started
+    if finished.returncode != 0:
+        raise RuntimeError(f"python -c {code!r} failed:\n{finished.stderr}")
+    peak = re.search(r"VmHWM:\s+(\d+) kB", finished.stdout)
+    if peak is None:
+        raise RuntimeError(f"python -c {code!r} did not report its memory")
+    return seconds, int(peak.group(1))
+
+
+def run(
+    contenders: list[Contender], rounds: int, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """Start every contender ``rounds`` times, interleaved, and summarize."""
+    subjects = [Subject("python", "python -c pass", "pass")]
+    subjects += [Subject(c.key, c.label, c.startup_code) for c in contenders]
+    env = clean_env()
+    with tempfile.TemporaryDirectory(prefix="mything-bench-") as scratch:
+        for subject in subjects:
+            spawn(subject.code, cwd=scratch, env=env)
+        for number in range(rounds):
+            log(f"start-up round {number + 1}/{rounds}")
+            for subject in subjects:
+                seconds, peak = spawn(subject.code, cwd=scratch, env=env)
+                subject.seconds.append(seconds)
+                subject.peak_kib.append(peak)
+    return summarize(subjects)
+
+
+def summarize(subjects: list[Subject]) -> dict[str, Any]:
+    """Return the median time and peak memory of each subject, and time ratios."""
+    baseline = next((s.seconds for s in subjects if s.key == BASELINE), None)
+    rows = []
+    for subject in subjects:
+        ratio = paired_ratio(subject.seconds, baseline) if baseline else None
+        rows.append(
+            {
+                "contender": subject.key,
+                "label": subject.label,
+                "code": subject.code,
+                "median_ms": median(subject.seconds) * 1e3,
+                "samples_ms": [seconds * 1e3 for seconds in subject.seconds],
+                "peak_rss_mib": median(subject.peak_kib) / 1024,
+                "ratio": ratio.to_dict() if ratio else None,
+            }
+        )
+    return {"subjects": rows}

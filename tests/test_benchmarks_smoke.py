@@ -1,0 +1,134 @@
+"""The benchmark suite still runs: ``python -m benchmarks.run --smoke``.
+
+A smoke run sends a few requests of every kind, so that the suite cannot rot
+between the runs that produce ``docs/performance.md``. Its numbers are not
+checked: timings depend on the machine, and belong in that page, not in
+assertions. The suite leaves out, with the reason printed, every peer
+framework that is not installed (the ``bench`` extra), so these tests run
+with only mything's own dependencies too. The HTTP tests need wrk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRE_SERVICES = os.environ.get("MYTHING_TEST_REQUIRE_SERVICES") == "1"
+needs_wrk = pytest.mark.skipif(
+    shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)"
+)
+
+
+def smoke_command(output: Path, *args: str) -> list[str]:
+    """Return the command of a smoke run writing into ``output``."""
+    return [
+        *(sys.executable, "-m", "benchmarks.run", "--smoke"),
+        *("--output-dir", str(output), "--json", str(output / "results.json")),
+        *args,
+    ]
+
+
+def run_smoke(output: Path, *args: str) -> dict:
+    """Run the suite with tiny counts and return its results."""
+    finished = subprocess.run(
+        smoke_command(output, *args),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert "== Goals" in finished.stdout
+    return json.loads((output / "results.json").read_text())
+
+
+def process_group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_in_process_depth_and_startup_sections(tmp_path: Path) -> None:
+    results = run_smoke(tmp_path, "--only", "inprocess", "depth", "startup")
+
+    measured = {(c["contender"], c["workload"]) for c in results["inprocess"]["cases"]}
+    for contender in ("mything", "raw", "flask"):
+        assert (contender, "GET /add") in measured
+        assert (contender, "POST /add") in measured
+    assert ("mything", "POST /orgs/<slug>/notes") in measured
+    backends = {b["name"]: b for b in results["depth"]["backends"]}
+    assert [page["depth"] for page in backends["SQLite"]["pages"]] == [0, 100, 1900]
+    if REQUIRE_SERVICES:
+        assert "pages" in backends["PostgreSQL"], backends["PostgreSQL"]
+    started = {s["contender"] for s in results["startup"]["subjects"]}
+    assert {"python", "mything", "flask"} <= started
+
+    page = (tmp_path / "performance.md").read_text()
+    assert page.startswith("# Performance")
+    assert "## Goals" in page
+    assert "Not run" in page  # the HTTP section, which this run left out
+
+
+@pytest.mark.slow
+@needs_wrk
+def test_http_section_stops_its_servers(tmp_path: Path) -> None:
+    results = run_smoke(tmp_path, "--only", "http")
+
+    loads = results["http"]["cases"]
+    assert {case["workload"] for case in loads} == {"GET /add", "POST /add"}
+    assert all(case["requests_per_second"] > 0 for case in loads)
+    for pgid in results["http"]["server_pids"]:
+        assert not process_group_exists(pgid)
+
+
+def read_until(stream: object, pattern: str, timeout: float) -> list[str]:
+    """Read lines of ``stream`` (unbuffered) until one matches ``pattern``."""
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([stream], [], [], deadline - time.monotonic())
+        if not ready:
+            break
+        line = stream.readline().decode()  # type: ignore[attr-defined]
+        if not line:
+            break
+        lines.append(line)
+        if re.search(pattern, line):
+            return lines
+    raise AssertionError(f"no line matched {pattern!r}:\n{''.join(lines)}")
+
+
+@pytest.mark.slow
+@needs_wrk
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_run_stops_its_servers(tmp_path: Path, signum: int) -> None:
+    command = smoke_command(tmp_path, "--only", "http", "--http-seconds", "60")
+    run = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, bufsize=0)
+    try:
+        lines = read_until(run.stderr, r"HTTP round 1/", timeout=120)
+        pgids = [int(m) for m in re.findall(r"\(pgid (\d+)\)", "".join(lines))]
+        assert pgids and all(process_group_exists(pgid) for pgid in pgids)
+
+        run.send_signal(signum)
+        assert run.wait(timeout=60) == 130
+    finally:
+        run.kill()
+        run.wait()
+        if run.stderr:
+            run.stderr.close()
+
+    assert not any(process_group_exists(pgid) for pgid in pgids)
+    assert not (tmp_path / "performance.md").exists()
