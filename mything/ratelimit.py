@@ -1,12 +1,13 @@
-"""Rate limits per caller, counted with the ``limits`` library.
+"""Rate limits per caller, in a moving window.
 
 Each request is charged to its caller: the authenticated user, or the client
 address for anonymous requests (the peer address, or the one a trusted proxy
 reports when ``TRUSTED_PROXIES`` is set). The limit is ``RATELIMIT``
-(``600/minute``), counted in a moving window, so no burst at a window edge
-lets more than the limit through. Counts live in ``RATELIMIT_STORAGE_URI``:
-``memory://`` counts per process, ``redis://`` shares one count between all
-workers and hosts.
+(``600/minute``, parsed by the ``limits`` library), counted in a moving
+window, so no burst at a window edge lets more than the limit through.
+Counts live in ``RATELIMIT_STORAGE_URI``: ``memory://`` counts per process
+(:class:`LocalWindow`), ``redis://`` shares one count between all workers
+and hosts (:class:`SharedWindow`, through ``limits``).
 
 Every limited response carries the limit in two conventions::
 
