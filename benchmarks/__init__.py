@@ -3,11 +3,11 @@
 Run it from the top of the checkout, in an environment with the ``bench``
 extra installed::
 
-    python3 -m venv /tmp/bench
-    /tmp/bench/bin/pip install -e '.[bench]'
+    python3 -m venv .venv
+    .venv/bin/pip install -e '.[bench]'
     sudo apt-get install wrk            # the HTTP load generator
-    /tmp/bench/bin/python -m benchmarks.run            # about 12 minutes
-    /tmp/bench/bin/python -m benchmarks.run --quick    # about 4 minutes
+    .venv/bin/python -m benchmarks.run            # about 12 minutes
+    .venv/bin/python -m benchmarks.run --quick    # about 4 minutes
 
 It writes ``docs/performance.md`` and ``docs/performance.png``. The modules
 are the sections of the report:

@@ -16,10 +16,10 @@ This page is written by the benchmark suite in `benchmarks/`. To measure
 again, from the top of the checkout:
 
 ```sh
-python3 -m venv /tmp/bench && /tmp/bench/bin/pip install -e '.[bench]'
+python3 -m venv .venv && .venv/bin/pip install -e '.[bench]'
 apt-get install wrk       # the HTTP load generator (Debian's package)
-/tmp/bench/bin/{COMMAND}          # full run, about 12 minutes
-/tmp/bench/bin/{COMMAND} --quick  # shorter rounds, same sections
+.venv/bin/{COMMAND}          # full run, about 12 minutes
+.venv/bin/{COMMAND} --quick  # shorter rounds, same sections
 ```
 
 It rewrites this page and `docs/performance.png`. `--only inprocess http`
