@@ -23,11 +23,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
-from voluptuous import Invalid
 
 from . import services
 from .errors import Unauthorized
 from .schemas import USER_NAME
+from .validation import is_valid
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,10 +69,8 @@ def _remote_user(environ: dict[str, Any]) -> services.User | None:
     name = environ.get("REMOTE_USER")
     if not name or not current_app.config["TRUST_REMOTE_USER"]:
         return None
-    try:
-        USER_NAME(name)
-    except Invalid:
-        raise Unauthorized("REMOTE_USER is not a valid user name.") from None
+    if not is_valid(USER_NAME, name):
+        raise Unauthorized("REMOTE_USER is not a valid user name.")
     return services.ensure_user(name)
 
 

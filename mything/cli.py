@@ -16,6 +16,8 @@ from flask.cli import FlaskGroup, with_appcontext
 from . import services
 from .db import commit_db, get_database
 from .errors import ApiException, ConfigError
+from .schemas import NEW_USER
+from .validation import validate
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -34,9 +36,6 @@ def init_db_command() -> None:
 @with_appcontext
 def create_user_command(name: str) -> None:
     """Create the user NAME."""
-    from .schemas import NEW_USER
-    from .validation import validate
-
     _run(lambda: services.create_user(validate(NEW_USER, {"name": name})["name"]))
     click.echo(f"Created the user {name}.")
 

@@ -47,8 +47,10 @@ HEADER = "Idempotency-Key"
 #: How long a key is remembered.
 KEY_LIFETIME = timedelta(hours=24)
 
-# Visible ASCII, as a structured-field string would carry it, and not huge.
-_VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}\Z")
+#: What a key may be: visible ASCII, as a structured-field string would
+#: carry it, and not huge. The OpenAPI document states the same pattern.
+KEY_PATTERN = r"[\x21-\x7e]{1,255}"
+_VALID_KEY = re.compile(KEY_PATTERN)
 
 # The response headers worth replaying; the rest are made anew.
 _STORED_HEADERS = ("Location",)
@@ -70,7 +72,7 @@ def idempotent(view: F) -> F:
         key = request.headers.get(HEADER)
         if key is None:
             return view(*args, caller=caller, **kwargs)
-        if not _VALID_KEY.match(key):
+        if not _VALID_KEY.fullmatch(key):
             raise ApiException(
                 f"{HEADER} must be 1 to 255 visible ASCII characters.",
                 code="invalid_idempotency_key",

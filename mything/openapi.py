@@ -30,7 +30,7 @@ import voluptuous
 from flask import current_app, request
 from voluptuous_openapi import UNSUPPORTED, OpenApiVersion, convert
 
-from . import __version__
+from . import __version__, idempotency
 from .schemas import ERROR
 
 if TYPE_CHECKING:
@@ -94,22 +94,24 @@ def _describe_validator(schema: Any) -> Any:
 
 
 def build_document() -> dict[str, Any]:
-    """Return the OpenAPI document of the current app, as seen by this request."""
-    paths = current_app.extensions.get("mything.openapi")
-    if paths is None:
-        paths = current_app.extensions["mything.openapi"] = _paths(current_app)
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "mything",
-            "version": __version__,
-            "description": "An embeddable JSON API: organizations and their notes.",
-        },
-        # The URL this document was fetched under, mount prefix included.
-        "servers": [{"url": request.url_root.rstrip("/")}],
-        "paths": paths,
-        "components": _components(),
-    }
+    """Return the OpenAPI document of the current app, as seen by this request.
+
+    Everything but the server URL is built on the first call and kept.
+    """
+    document = current_app.extensions.get("mything.openapi")
+    if document is None:
+        document = current_app.extensions["mything.openapi"] = {
+            "openapi": "3.1.0",
+            "info": {
+                "title": "mything",
+                "version": __version__,
+                "description": "An embeddable JSON API: organizations and their notes.",
+            },
+            "paths": _paths(current_app),
+            "components": _components(),
+        }
+    # The URL this document was fetched under, mount prefix included.
+    return {**document, "servers": [{"url": request.url_root.rstrip("/")}]}
 
 
 def _paths(app: Flask) -> dict[str, Any]:
@@ -117,7 +119,7 @@ def _paths(app: Flask) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
         view = app.view_functions[rule.endpoint]
-        if rule.endpoint == "static" or not getattr(view, "documented", True):
+        if not getattr(view, "documented", True):
             continue
         path, parameters = _path(rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
@@ -186,12 +188,12 @@ def _header_parameters(view: Callable) -> list[dict[str, Any]]:
         return []
     return [
         {
-            "name": "Idempotency-Key",
+            "name": idempotency.HEADER,
             "in": "header",
             "required": False,
             "description": "Retry safely: a repeat with this key and the same "
             "body gets the first answer again; another body is a 422.",
-            "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+            "schema": {"type": "string", "pattern": f"^{idempotency.KEY_PATTERN}$"},
         }
     ]
 
@@ -206,8 +208,9 @@ def _responses(view: Callable, *, limited: bool) -> dict[str, Any]:
         headers.update(_RATE_LIMIT_HEADERS)
     success: dict[str, Any] = {"description": _DESCRIPTIONS.get(status, "OK")}
     if schema is not None:
-        success["content"] = {"application/json": {"schema": json_schema(schema)}}
-        if "next_cursor" in json_schema(schema).get("properties", {}):
+        body = json_schema(schema)
+        success["content"] = {"application/json": {"schema": body}}
+        if "next_cursor" in body.get("properties", {}):
             headers["Link"] = {"$ref": "#/components/headers/Link"}
     if status == 201:
         headers["Location"] = {"$ref": "#/components/headers/Location"}

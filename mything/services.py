@@ -14,14 +14,13 @@ it from one that does not exist: both are the same 404.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from voluptuous import Invalid
 
 from . import tokens
 from .db import (
@@ -37,6 +36,7 @@ from .db import tokens as token_table
 from .errors import Conflict, Forbidden, NotFound, ValidationError
 from .pagination import load_page
 from .schemas import SLUG, USER_NAME
+from .validation import is_valid
 
 MAX_ID = 2**63 - 1
 
@@ -161,7 +161,7 @@ def get_available_organizations(user: User) -> Select:
 
 def find_organization(user: User, slug: str) -> Row:
     """Return the organization ``slug`` if ``user`` is a member, else a 404."""
-    if not _is_valid(SLUG, slug):
+    if not is_valid(SLUG, slug):
         # No organization can have it; and PostgreSQL refuses some such
         # strings (a NUL) outright, which must not become a 500.
         raise NotFound("Organization not found.")
@@ -170,14 +170,6 @@ def find_organization(user: User, slug: str) -> Row:
     if row is None:
         raise NotFound("Organization not found.")
     return row
-
-
-def _is_valid(validator: Callable[[str], str], value: str) -> bool:
-    try:
-        validator(value)
-    except Invalid:
-        return False
-    return True
 
 
 def _organization(row: Row) -> dict[str, Any]:
@@ -285,7 +277,7 @@ def remove_member(user: User, slug: str, member: str) -> None:
     db = get_db()
     org = find_organization(user, slug)
     _require_owner(org)
-    if not _is_valid(USER_NAME, member):
+    if not is_valid(USER_NAME, member):
         raise NotFound(f"{member!r} is not a member.")
     target = db.execute(
         select(memberships.c.user_id, memberships.c.role)

@@ -121,9 +121,13 @@ def integer(value: object) -> int:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise Invalid("expected an integer")
-    if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+    return _within_safe_range(value)
+
+
+def _within_safe_range(number: int) -> int:
+    if not -MAX_SAFE_INTEGER <= number <= MAX_SAFE_INTEGER:
         raise Invalid(f"must be between -{MAX_SAFE_INTEGER} and {MAX_SAFE_INTEGER}")
-    return value
+    return number
 
 
 integer.json_schema = {  # type: ignore[attr-defined]
@@ -139,10 +143,7 @@ def query_integer(value: object) -> int:
         return integer(value)
     if not _DECIMAL.match(value):
         raise Invalid("expected an integer")
-    number = int(value)
-    if not -MAX_SAFE_INTEGER <= number <= MAX_SAFE_INTEGER:
-        raise Invalid(f"must be between -{MAX_SAFE_INTEGER} and {MAX_SAFE_INTEGER}")
-    return number
+    return _within_safe_range(int(value))
 
 
 query_integer.json_schema = integer.json_schema  # type: ignore[attr-defined]
@@ -241,6 +242,15 @@ page_limit.json_schema = lambda: {  # type: ignore[attr-defined]
     "minimum": 1,
     "maximum": current_app.config["MAX_PAGE_SIZE"],
 }
+
+
+def is_valid(validator: Callable[[Any], Any], value: Any) -> bool:
+    """Return whether ``validator`` accepts ``value``."""
+    try:
+        validator(value)
+    except Invalid:
+        return False
+    return True
 
 
 def without_none(values: Iterable[tuple[str, Any]]) -> dict[str, Any]:

@@ -71,6 +71,17 @@ def test_request_body_schema_comes_from_the_voluptuous_schema(client):
     assert schema["properties"]["tags"]["items"]["maxLength"] == 50
 
 
+def test_creating_operations_document_the_idempotency_key(client):
+    paths = client.get("/openapi.json").json["paths"]
+    for path in ("/orgs", "/orgs/{slug}/members", "/orgs/{slug}/notes"):
+        parameters = {p["name"]: p for p in paths[path]["post"]["parameters"]}
+        key = parameters["Idempotency-Key"]
+        assert key["in"] == "header" and not key["required"]
+        assert re.fullmatch(key["schema"]["pattern"], "9c0a6b2e-note-17")
+        assert not re.fullmatch(key["schema"]["pattern"], "a b")
+    assert "Idempotency-Key" not in str(paths["/add"]["post"])
+
+
 def test_page_limit_maximum_follows_the_configuration(tmp_path):
     thing = MyThing(
         {

@@ -24,6 +24,7 @@ from redis_server import redis_server, redis_server_available
 
 from mything import ConfigError, MyThing
 from mything.db import get_database
+from mything.ratelimit import LocalWindow
 
 ADD = "/add?a=1&b=2"
 APP = "mything:MyThing()"
@@ -210,6 +211,9 @@ def test_a_burst_from_one_address_admits_exactly_the_limit(make_thing):
         ("RATELIMIT", "10/fortnight"),
         ("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:1"),
         ("RATELIMIT_STORAGE_URI", "bogus://x"),
+        ("RATELIMIT_STORAGE_URI", "async+memory://"),
+        ("RATELIMIT", "0/minute"),
+        ("RATELIMIT", "10/second;600/minute"),
     ],
 )
 def test_a_bad_limit_or_storage_stops_the_app_at_start(tmp_path, key, value):
@@ -350,3 +354,14 @@ def test_when_redis_goes_away_requests_are_served_without_a_limit(make_thing, ca
         for remaining in (1, 0):
             check_limit_headers(client.get(ADD), limit=2, remaining=remaining)
         check_rate_limited(client.get(ADD), limit=2)
+
+
+def test_callers_quiet_for_a_whole_window_are_forgotten():
+    window = LocalWindow(amount=2, seconds=1)
+    window.hit("addr:1")
+    window.hit("addr:2")
+    time.sleep(1.1)
+    allowed, remaining, _ = window.hit("addr:3")
+    assert (allowed, remaining) == (True, 1)
+    # The table of callers holds only the one seen within the window.
+    assert list(window._hits) == ["addr:3"]
