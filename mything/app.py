@@ -12,27 +12,31 @@ turns it into JSON and adds the headers every response carries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from flask import Flask, Request, Response, g
+from flask import Flask, Request, Response, request
+from flask.globals import request_ctx
 from flask.sessions import SessionInterface, SessionMixin
+from flask.signals import request_tearing_down
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter
 from werkzeug.utils import find_modules, import_string
 
 from . import cli, db, ratelimit
+from .auth import NOT_CHECKED
 from .config import load_config
 from .encoding import SafeJSONProvider
-from .errors import register_error_handlers
-from .requestid import get_request_id
+from .errors import Unauthorized, register_error_handlers
+from .requestid import request_id
 from .results import ApiResult
 from .services import User
 
 if TYPE_CHECKING:
+    from .ratelimit import RateLimiter
     from .thing import MyThing
 
 
@@ -73,13 +77,25 @@ class NoSessions(SessionInterface):
 
 
 class ApiRequest(Request):
-    """Flask's request, reading any query string without failing.
+    """Flask's request, carrying what mything learns about it while answering.
 
-    Werkzeug keeps percent-escapes that are not UTF-8 (``%ff``) as they are,
-    but cannot decode raw bytes that are not UTF-8, which servers other than
-    gunicorn pass on; those stay percent-encoded here too, and validation
-    then refuses them like any other wrong value.
+    The rate limiter and the views find out who is calling, and the limiter
+    counts the call; both are kept here, on the one object that lives
+    exactly as long as the request, so that building the response reads
+    them without another lookup.
+
+    It also reads any query string without failing. Werkzeug keeps
+    percent-escapes that are not UTF-8 (``%ff``) as they are, but cannot
+    decode raw bytes that are not UTF-8, which servers other than gunicorn
+    pass on; those stay percent-encoded here too, and validation then
+    refuses them like any other wrong value.
     """
+
+    #: Who is calling, once :mod:`mything.auth` has checked: the user, the
+    #: 401 that the credentials earned, or ``None`` without credentials.
+    authentication: User | Unauthorized | None = NOT_CHECKED
+    #: The rate limit headers of the answer, once the request is counted.
+    rate_limit_headers: Sequence[tuple[str, str]] = ()
 
     @cached_property
     def args(self) -> ImmutableMultiDict[str, str]:
@@ -88,30 +104,89 @@ class ApiRequest(Request):
         return ImmutableMultiDict(pairs)
 
 
+class ApiResponse(Response):
+    """Flask's response, sending the headers that every mything answer carries.
+
+    :meth:`ApiFlask.make_response` puts those (``X-Request-ID``, the rate
+    limit, ``nosniff``) in :attr:`common_headers`, and they are sent after
+    :attr:`headers`, as they are. They are mything's own values, made of
+    safe characters; through ``headers`` each would be checked for newlines
+    twice, when added and when the response starts, which costs more than
+    counting the rate limit.
+    """
+
+    #: Headers sent after ``headers``, unchanged.
+    common_headers: Sequence[tuple[str, str]] = ()
+
+    def get_wsgi_response(
+        self, environ: dict[str, Any]
+    ) -> tuple[Iterable[bytes], str, list[tuple[str, str]]]:
+        app_iter, status, headers = super().get_wsgi_response(environ)
+        headers.extend(self.common_headers)
+        return app_iter, status, headers
+
+
 class ApiFlask(Flask):
     """A Flask app whose views return :class:`ApiResult` objects."""
 
     json_provider_class = SafeJSONProvider
     request_class = ApiRequest
+    response_class: type[ApiResponse] = ApiResponse
 
     #: The :class:`~mything.thing.MyThing` that owns this app, if any.
     my_thing: MyThing | None = None
+    #: The rate limiter every request is charged to (``None``: no limits).
+    rate_limiter: RateLimiter | None = None
 
-    def make_response(self, rv: Any) -> Response:
+    def preprocess_request(self) -> Any:
+        """Charge the request to its caller's rate limit, before the view runs.
+
+        Then run Flask's before-request functions, if any were registered;
+        mything registers none, and Flask's search for them (for the app and
+        each blueprint) is skipped.
+        """
+        if self.rate_limiter is not None:
+            self.rate_limiter.check(request._get_current_object())  # type: ignore[attr-defined]
+        if self.url_value_preprocessors or self.before_request_funcs:
+            return super().preprocess_request()
+        return None
+
+    def process_response(self, response: Response) -> Response:
+        """Run Flask's after-request functions, if any were registered.
+
+        mything registers none and keeps no session to save, so Flask's
+        search for them (for this request, the app and each blueprint) is
+        skipped.
+        """
+        if self.after_request_funcs or request_ctx._after_request_functions:
+            return super().process_response(response)
+        return response
+
+    def do_teardown_request(self, *args: Any) -> None:
+        """Run Flask's teardown-request functions and signal, if anything uses them.
+
+        mything closes its database connection with the app context, so the
+        search for them is skipped unless something was registered.
+        """
+        if self.teardown_request_funcs or request_tearing_down.receivers:
+            super().do_teardown_request(*args)
+
+    def make_response(self, rv: Any) -> ApiResponse:
         """Build the response for a view's or error handler's return value."""
+        response: Response
         if isinstance(rv, ApiResult):
-            response = rv.to_response()
+            response = rv.to_response(self.response_class)
         else:
             response = super().make_response(rv)
-        headers = [
+        # Flask turns anything a view returns into its response_class.
+        assert isinstance(response, ApiResponse)
+        current: ApiRequest = request._get_current_object()  # type: ignore[attr-defined]
+        response.common_headers = [
             ("X-Content-Type-Options", "nosniff"),
-            ("X-Request-ID", get_request_id()),
+            ("X-Request-ID", request_id(current.environ)),
+            *current.rate_limit_headers,
         ]
-        headers += g.get("mything_rate_limit_headers") or ()
-        # A new response has none of these yet: adding them skips a lookup
-        # for each, which setting them would do.
-        response.headers.extend(headers)
-        if isinstance(g.get("mything_auth"), User):
+        if isinstance(current.authentication, User):
             # A caller's own data must not be kept by shared caches. (Only a
             # caller already known: building a response never queries.)
             response.headers["Cache-Control"] = "no-store"
@@ -191,8 +266,13 @@ def _keep_mount_prefix(wsgi_app: Any) -> Any:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Register every module of :mod:`mything.blueprints` that has a ``blueprint``."""
+    """Register every module of :mod:`mything.blueprints` that has a ``blueprint``.
+
+    A module whose ``ENABLED_BY`` names a setting is registered only when
+    that setting is true.
+    """
     for name in find_modules("mything.blueprints"):
         module = import_string(name)
-        if hasattr(module, "blueprint"):
+        switch = getattr(module, "ENABLED_BY", None)
+        if hasattr(module, "blueprint") and (switch is None or app.config[switch]):
             app.register_blueprint(module.blueprint)

@@ -20,49 +20,54 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from flask import current_app, g, request
+from flask import current_app
+from flask import request as current_request
 
 from . import services
 from .errors import Unauthorized
 from .schemas import USER_NAME
 from .validation import is_valid
 
+if TYPE_CHECKING:
+    from .app import ApiRequest
+
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: What :attr:`ApiRequest.authentication <mything.app.ApiRequest>` holds
+#: until the request's credentials have been checked.
+NOT_CHECKED: Any = object()
 
-def authenticate() -> services.User:
-    """Return the user making the current request, or raise a 401."""
-    outcome = _authentication()
+
+def authenticate(request: ApiRequest) -> services.User:
+    """Return the user making ``request``, or raise a 401."""
+    outcome = _authentication(request)
     if isinstance(outcome, services.User):
         return outcome
     raise outcome or Unauthorized()
 
 
-def current_user() -> services.User | None:
-    """Return the user making the current request, or ``None`` if unknown."""
-    outcome = _authentication()
+def current_user(request: ApiRequest) -> services.User | None:
+    """Return the user making ``request``, or ``None`` if unknown."""
+    outcome = _authentication(request)
     return outcome if isinstance(outcome, services.User) else None
 
 
-def _authentication() -> services.User | Unauthorized | None:
+def _authentication(request: ApiRequest) -> services.User | Unauthorized | None:
     # Checked once per request, by the rate limiter or the view, whichever
     # asks first; a failure is kept too, so that it is not looked up again.
     # No credentials at all is None, not an exception: most anonymous
     # requests never need a 401.
-    outcome = g.get("mything_auth", _UNKNOWN)
-    if outcome is _UNKNOWN:
+    outcome = request.authentication
+    if outcome is NOT_CHECKED:
         environ = request.environ
         try:
             outcome = _remote_user(environ) or _bearer_user(environ)
         except Unauthorized as exc:
             outcome = exc
-        g.mything_auth = outcome
+        request.authentication = outcome
     return outcome
-
-
-_UNKNOWN = object()
 
 
 def _remote_user(environ: dict[str, Any]) -> services.User | None:
@@ -92,7 +97,9 @@ def authenticated(view: F) -> F:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return view(*args, caller=authenticate(), **kwargs)
+        return view(
+            *args, caller=authenticate(cast("ApiRequest", current_request)), **kwargs
+        )
 
     wrapper.requires_auth = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]

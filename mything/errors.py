@@ -30,12 +30,12 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app
+from flask import current_app, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
-from .requestid import get_request_id
+from .requestid import request_id
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -124,7 +124,7 @@ class ApiException(Exception):
         from .results import ApiResult
 
         body = self.to_dict()
-        body["request_id"] = get_request_id()
+        body["request_id"] = request_id(request.environ)
         return ApiResult(body, self.status, headers=self.headers)
 
 
@@ -221,7 +221,9 @@ def handle_database_error(error: DBAPIError | PoolTimeoutError) -> ApiResult:
     invalidated = getattr(error, "connection_invalidated", False)
     if invalidated or isinstance(error, OperationalError | PoolTimeoutError):
         current_app.logger.warning(
-            "database unavailable (request %s): %s", get_request_id(), error
+            "database unavailable (request %s): %s",
+            request_id(request.environ),
+            error,
         )
         return Unavailable("The database is not available; retry later.").to_result()
     return handle_unexpected_exception(error)
@@ -229,9 +231,10 @@ def handle_database_error(error: DBAPIError | PoolTimeoutError) -> ApiResult:
 
 def handle_unexpected_exception(error: Exception) -> ApiResult:
     """Log an unhandled exception with its request id and answer a bare 500."""
-    request_id = get_request_id()
     current_app.logger.error(
-        "unhandled exception (request %s)", request_id, exc_info=error
+        "unhandled exception (request %s)",
+        request_id(request.environ),
+        exc_info=error,
     )
     return ApiException("Internal Server Error", 500).to_result()
 

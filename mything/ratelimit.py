@@ -35,7 +35,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import current_app, g, request
+from flask import current_app
 from limits import RateLimitItem, parse_many
 from limits.errors import ConfigurationError, StorageError
 from limits.storage import Storage, storage_from_string
@@ -45,7 +45,7 @@ from .auth import current_user
 from .errors import ApiException, ConfigError
 
 if TYPE_CHECKING:
-    from flask import Flask
+    from .app import ApiFlask, ApiRequest
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -86,7 +86,9 @@ class LocalWindow:
         with self._lock:
             if now >= self._next_sweep:
                 self._sweep(now)
-            hits = self._hits.setdefault(key, deque())
+            hits = self._hits.get(key)
+            if hits is None:
+                hits = self._hits[key] = deque()
             while hits and hits[0] <= now - self.seconds:
                 hits.popleft()
             allowed = len(hits) < self.amount
@@ -134,6 +136,15 @@ class RateLimiter:
         self._last_warning = 0.0
         #: Endpoints never limited (filled in by :func:`init_app`).
         self.unlimited_endpoints: set[str | None] = set()
+
+    def check(self, request: ApiRequest) -> None:
+        """Charge ``request`` to its caller; raise a 429 past the limit.
+
+        The request keeps its rate limit headers, for its response.
+        """
+        if request.endpoint in self.unlimited_endpoints:
+            return
+        request.rate_limit_headers = self.hit(caller_key(request)) or ()
 
     def hit(self, key: str) -> list[tuple[str, str]] | None:
         """Charge one request to ``key`` and return its rate limit headers.
@@ -214,23 +225,15 @@ def unlimited(view: F) -> F:
     return view
 
 
-def caller_key() -> str:
-    """Return what the current request is counted against."""
-    user = current_user()
+def caller_key(request: ApiRequest) -> str:
+    """Return what ``request`` is counted against."""
+    user = current_user(request)
     if user is not None:
         return f"user:{user.id}"
     return f"addr:{request.remote_addr or 'unknown'}"
 
 
-def check_rate_limit() -> None:
-    """Charge the current request to its caller; raise a 429 past the limit."""
-    limiter: RateLimiter = current_app.extensions["mything.ratelimit"]
-    if request.endpoint in limiter.unlimited_endpoints:
-        return
-    g.mything_rate_limit_headers = limiter.hit(caller_key())
-
-
-def init_app(app: Flask) -> None:
+def init_app(app: ApiFlask) -> None:
     """Give ``app`` its rate limiter, if rate limiting is enabled.
 
     Call it after the blueprints are registered: the endpoints of views
@@ -248,5 +251,4 @@ def init_app(app: Flask) -> None:
         for endpoint, view in app.view_functions.items()
         if not getattr(view, "rate_limited", True)
     }
-    app.extensions["mything.ratelimit"] = limiter
-    app.before_request(check_rate_limit)
+    app.rate_limiter = limiter

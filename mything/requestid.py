@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import random
 import re
-
-from flask import request
+from typing import Any
 
 ENVIRON_KEY = "mything.request_id"
 
@@ -20,17 +19,16 @@ ENVIRON_KEY = "mything.request_id"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}\Z")
 
 
-def get_request_id() -> str:
-    """Return the id of the current request, choosing it on first use."""
-    environ = request.environ
-    request_id: str | None = environ.get(ENVIRON_KEY)
-    if request_id is None:
+def request_id(environ: dict[str, Any]) -> str:
+    """Return the id of the request of ``environ``, choosing it on first use."""
+    chosen: str | None = environ.get(ENVIRON_KEY)
+    if chosen is None:
         sent = environ.get("HTTP_X_REQUEST_ID", "")
         if _SANE_REQUEST_ID.match(sent):
-            request_id = sent
+            chosen = sent
         else:
             # 128 random bits, like a UUID4 without the system call: an id
             # must be unique, not secret. (random reseeds in forked workers.)
-            request_id = f"{random.getrandbits(128):032x}"
-        environ[ENVIRON_KEY] = request_id
-    return request_id
+            chosen = f"{random.getrandbits(128):032x}"
+        environ[ENVIRON_KEY] = chosen
+    return chosen

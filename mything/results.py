@@ -16,12 +16,14 @@ and the prefix mything is mounted under.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from flask import Response, current_app, request
+from flask import Response, request
 
 from .encoding import dumps
+
+R = TypeVar("R", bound=Response)
 
 
 class ApiResult:
@@ -47,15 +49,13 @@ class ApiResult:
     def __repr__(self) -> str:
         return f"<ApiResult {self.status} {self.value!r}>"
 
-    def to_response(self) -> Response:
+    def to_response(self, response_class: type[R] = Response) -> R:  # type: ignore[assignment]
         """Build the JSON response for this result in the current request."""
         if self.value is None:
-            response = current_app.response_class(
-                status=self.status, headers=self.headers or None
-            )
+            response = response_class(status=self.status, headers=self.headers or None)
             del response.headers["Content-Type"]
         else:
-            response = current_app.response_class(
+            response = response_class(
                 dumps(self.value),
                 self.status,
                 headers=self.headers or None,

@@ -6,6 +6,8 @@ import importlib.metadata
 import pkgutil
 import types
 
+from flask import after_this_request
+from flask.signals import request_finished, request_started, request_tearing_down
 from werkzeug.test import Client
 from werkzeug.utils import import_string
 
@@ -14,6 +16,7 @@ import mything.blueprints
 from mything import create_app
 from mything.app import ApiFlask
 from mything.db import get_database
+from mything.results import ApiResult
 
 
 def blueprint_modules() -> list[types.ModuleType]:
@@ -123,3 +126,65 @@ def test_no_flask_or_werkzeug_name_leaks_into_the_namespace():
 
 def test_version_matches_the_installed_metadata():
     assert mything.__version__ == importlib.metadata.version("mything")
+
+
+def test_hooks_a_host_registers_on_the_app_still_run(thing):
+    # ApiFlask skips Flask's search for request hooks only while there are
+    # none; a host that adds its own gets Flask's behaviour.
+    app, seen = thing.flask_app, []
+
+    @app.before_request
+    def before():
+        seen.append("before")
+
+    @app.after_request
+    def after(response):
+        seen.append("after")
+        response.headers["X-Host"] = "yes"
+        return response
+
+    @app.teardown_request
+    def teardown(exc):
+        seen.append("teardown")
+
+    @app.get("/host-only")
+    def host_only():
+        @after_this_request
+        def once(response):
+            seen.append("after this request")
+            return response
+
+        return ApiResult({"ok": True})
+
+    response = Client(thing).get("/add?a=1&b=2")
+    assert response.json == {"sum": 3}
+    assert response.headers["X-Host"] == "yes"
+    assert seen == ["before", "after", "teardown"]
+
+    seen.clear()
+    assert Client(thing).get("/host-only").json == {"ok": True}
+    assert seen == ["before", "after this request", "after", "teardown"]
+
+
+def test_flask_signals_about_requests_are_sent(thing):
+    received = []
+
+    def receiver(sender, **extra):
+        received.append(sender)
+
+    for signal in (request_started, request_finished, request_tearing_down):
+        signal.connect(receiver, thing.flask_app)
+    try:
+        assert Client(thing).get("/add?a=1&b=2").status_code == 200
+    finally:
+        for signal in (request_started, request_finished, request_tearing_down):
+            signal.disconnect(receiver, thing.flask_app)
+    assert received == [thing.flask_app] * 3
+
+
+def test_the_headers_of_every_answer_are_sent_once(thing):
+    response = Client(thing).get("/add?a=1&b=2")
+    names = [name.lower() for name, _ in response.headers]
+    assert len(names) == len(set(names))
+    for name in ("X-Content-Type-Options", "X-Request-ID", "X-RateLimit-Remaining"):
+        assert name.lower() in names

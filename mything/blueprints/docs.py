@@ -15,8 +15,8 @@ page carry a strict Content-Security-Policy.
 
 These are mything's only responses that are not JSON, so they are left out
 of the OpenAPI document, and they are never rate limited: a page load is a
-burst of requests. With ``DOCS_ENABLED`` set to false they are gone, and
-their URLs answer the usual JSON 404.
+burst of requests. With ``DOCS_ENABLED`` set to false the blueprint is not
+registered, and its URLs answer the usual JSON 404.
 """
 
 from __future__ import annotations
@@ -26,17 +26,18 @@ from pathlib import Path
 from flask import (
     Blueprint,
     Response,
-    current_app,
     render_template_string,
     send_from_directory,
     url_for,
 )
 
-from ..errors import NotFound
 from ..openapi import undocumented
 from ..ratelimit import unlimited
 
 blueprint = Blueprint("docs", __name__)
+
+#: The setting that decides whether an app registers this blueprint.
+ENABLED_BY = "DOCS_ENABLED"
 
 #: The directory of the files the page loads, inside the installed package.
 STATIC_FOLDER = Path(__file__).resolve().parent.parent / "static"
@@ -70,13 +71,6 @@ PAGE = """\
 </body>
 </html>
 """
-
-
-@blueprint.before_request
-def require_docs_enabled() -> None:
-    """Answer 404 for every docs URL when ``DOCS_ENABLED`` is false."""
-    if not current_app.config["DOCS_ENABLED"]:
-        raise NotFound()
 
 
 @blueprint.get("/docs")
