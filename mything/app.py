@@ -23,8 +23,9 @@ from flask.sessions import SessionInterface, SessionMixin
 from flask.signals import request_tearing_down
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import BaseConverter, MapAdapter
 from werkzeug.utils import find_modules, import_string
+from werkzeug.wsgi import get_host
 
 from . import cli, db, ratelimit
 from .auth import NOT_CHECKED
@@ -137,6 +138,37 @@ class ApiFlask(Flask):
     my_thing: MyThing | None = None
     #: The rate limiter every request is charged to (``None``: no limits).
     rate_limiter: RateLimiter | None = None
+
+    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
+        """Bind the URL map to ``request``, from what the request has already read.
+
+        Flask's binding reads the Host header twice, decodes the path and the
+        query string again, and works out a subdomain. For an app that sets
+        no ``SERVER_NAME`` or ``TRUSTED_HOSTS`` and matches no hosts or
+        subdomains (mything's own config), it comes to this; otherwise, and
+        outside a request, Flask's binding is used. (One difference: Flask
+        would match a WebSocket upgrade request only against WebSocket
+        routes, and mything has none.)
+        """
+        if (
+            request is None
+            or self.config["SERVER_NAME"]
+            or self.config["TRUSTED_HOSTS"] is not None
+            or self.subdomain_matching
+            or self.url_map.host_matching
+        ):
+            return super().create_url_adapter(request)
+        # Raises a 400 for a Host header that is not a host, as Flask's does.
+        request.host = get_host(request.environ)
+        return self.url_map.bind(
+            request.host,
+            script_name=request.root_path,
+            subdomain=self.url_map.default_subdomain or "",
+            url_scheme=request.scheme,
+            default_method=request.method,
+            path_info=request.path,
+            query_args=request.query_string.decode("utf-8", "replace"),
+        )
 
     def preprocess_request(self) -> Any:
         """Charge the request to its caller's rate limit, before the view runs.

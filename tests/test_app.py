@@ -6,9 +6,11 @@ import importlib.metadata
 import pkgutil
 import types
 
-from flask import after_this_request
+import pytest
+from flask import Flask, after_this_request
 from flask.signals import request_finished, request_started, request_tearing_down
-from werkzeug.test import Client
+from werkzeug.exceptions import HTTPException
+from werkzeug.test import Client, EnvironBuilder
 from werkzeug.utils import import_string
 
 import mything
@@ -188,3 +190,45 @@ def test_the_headers_of_every_answer_are_sent_once(thing):
     assert len(names) == len(set(names))
     for name in ("X-Content-Type-Options", "X-Request-ID", "X-RateLimit-Remaining"):
         assert name.lower() in names
+
+
+BINDINGS = [
+    {"path": "/add", "query_string": "a=1&b=2"},
+    {"path": "/orgs/acme/notes/12", "base_url": "http://Example.COM:8080/api/"},
+    {"path": "/orgs/ac%C3%A9me/notes", "base_url": "https://bücher.example/api"},
+    {"path": "/orgs/caf%E9", "base_url": "http://example.com:80/"},
+    {"path": "/docs", "method": "OPTIONS", "base_url": "https://x:443/site/api"},
+    {"path": "/add", "query_string": "q=%ff&r=é", "method": "POST"},
+    {"path": "/no/such/page", "base_url": "http://[::1]:8000/"},
+    {"path": "", "base_url": "http://example.com/api"},
+]
+
+
+@pytest.mark.parametrize("request_args", BINDINGS)
+def test_urls_bind_as_flask_binds_them(app, request_args):
+    # ApiFlask binds the URL map from what the request has already read;
+    # it must match and build exactly what Flask's own binding does.
+    environ = EnvironBuilder(**request_args).get_environ()
+    ours = app.create_url_adapter(app.request_class(environ))
+    flasks = Flask.create_url_adapter(app, app.request_class(environ))
+
+    def matched(adapter):
+        try:
+            rule, arguments = adapter.match(return_rule=True)
+        except HTTPException as exc:
+            return exc.code
+        return rule.rule, arguments
+
+    def built(adapter):
+        values = {"slug": "é", "x": "1"}
+        return adapter.build("notes.list_notes", values, force_external=True)
+
+    assert matched(ours) == matched(flasks)
+    assert built(ours) == built(flasks)
+
+
+def test_flask_binds_urls_when_server_name_is_set(make_thing):
+    thing = make_thing(SERVER_NAME="api.example.com")
+    response = Client(thing).get("/add?a=1&b=2", base_url="http://api.example.com/")
+    assert response.json == {"sum": 3}
+    assert Client(thing).get("/add?a=1&b=2").json == {"sum": 3}
