@@ -97,9 +97,8 @@ def authenticated(view: F) -> F:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return view(
-            *args, caller=authenticate(cast("ApiRequest", current_request)), **kwargs
-        )
+        caller = authenticate(cast("ApiRequest", current_request))
+        return view(*args, caller=caller, **kwargs)
 
     wrapper.requires_auth = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
