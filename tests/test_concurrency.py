@@ -7,6 +7,7 @@ organization without an owner.
 """
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -130,10 +131,17 @@ def wait_until_done_or_blocked_by(thing, pid, thread):
     query = text(
         "SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"
     )
+    deadline = time.monotonic() + 60
     with get_database(thing.flask_app).engine.connect() as connection:
         while thread.is_alive():
-            if connection.execute(query, {"pid": pid}).scalar():
+            blocked = connection.execute(query, {"pid": pid}).scalar()
+            # PostgreSQL shows one snapshot of pg_stat_activity per
+            # transaction: end it, or a wait that starts later is never seen.
+            connection.rollback()
+            if blocked:
                 return
+            if time.monotonic() > deadline:
+                pytest.fail("the thread neither ended nor waited for the lock")
             thread.join(timeout=0.01)
 
 
