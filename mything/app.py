@@ -158,7 +158,7 @@ class ApiFlask(Flask):
             or self.url_map.host_matching
         ):
             return super().create_url_adapter(request)
-        # Raises a 400 for a Host header that is not a host, as Flask's does.
+        # As in Flask: the host, read and checked by Werkzeug, kept on the request.
         request.host = get_host(request.environ)
         return self.url_map.bind(
             request.host,
