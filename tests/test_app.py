@@ -227,8 +227,20 @@ def test_urls_bind_as_flask_binds_them(app, request_args):
     assert built(ours) == built(flasks)
 
 
-def test_flask_binds_urls_when_server_name_is_set(make_thing):
-    thing = make_thing(SERVER_NAME="api.example.com")
-    response = Client(thing).get("/add?a=1&b=2", base_url="http://api.example.com/")
-    assert response.json == {"sum": 3}
-    assert Client(thing).get("/add?a=1&b=2").json == {"sum": 3}
+def test_with_a_server_name_urls_are_built_for_it_as_flask_does(make_thing):
+    app = make_thing(SERVER_NAME="api.example.com").flask_app
+    environ = EnvironBuilder(
+        "/add", base_url="http://other.example:8000/"
+    ).get_environ()
+    adapter = app.create_url_adapter(app.request_class(environ))
+    built = adapter.build("demo.add_numbers_from_query", force_external=True)
+    assert built == "http://api.example.com/add"
+
+
+def test_with_trusted_hosts_another_host_is_a_json_400(make_thing):
+    thing = make_thing(TRUSTED_HOSTS=["api.example.com"])
+    trusted = Client(thing).get("/add?a=1&b=2", base_url="http://api.example.com/")
+    assert trusted.json == {"sum": 3}
+    other = Client(thing).get("/add?a=1&b=2", base_url="http://evil.example/")
+    assert other.status_code == 400
+    assert other.json["status"] == 400
