@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import String, cast, insert, literal, select
 
 from mything import MyThing
-from mything.db import get_database, note_tags, notes, organizations, users
+from mything.db import get_database
+from mything.tables import note_tags, notes, organizations, users
 
 from .apps import BENCH_RATELIMIT
 

@@ -1,19 +1,22 @@
 """The ``mything`` command: Flask's CLI for a mything app, plus admin commands.
 
 ``mything run``, ``mything routes`` and ``mything shell`` come from Flask;
-``init-db``, ``create-user`` and ``create-token`` are mything's own. The
+``init-db``, ``db upgrade|downgrade|current|history``, ``create-user`` and
+``create-token`` are mything's own. The
 same commands work as ``flask --app mything ...``. Configuration comes from
 ``MYTHING_*`` variables and the ``MYTHING_CONFIG`` file, as for gunicorn.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.exc import DBAPIError
 
-from . import services
+from . import migrations, services
 from .db import commit_db, get_database
 from .errors import ApiException, ConfigError
 from .schemas import NEW_USER
@@ -22,13 +25,66 @@ from .validation import validate
 if TYPE_CHECKING:
     from flask import Flask
 
+T = TypeVar("T")
+
 
 @click.command("init-db")
 @with_appcontext
 def init_db_command() -> None:
-    """Create the database tables if they are missing."""
-    get_database().init_schema()
+    """Bring the database schema to the newest revision (like db upgrade)."""
+    _migrate(lambda: get_database().upgrade())
     click.echo("The database is ready.")
+
+
+@click.group("db")
+def db_group() -> None:
+    """Upgrade, downgrade and inspect mything's database schema."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade_command(revision: str) -> None:
+    """Upgrade the schema to REVISION (default: head, the newest)."""
+    before, after = _migrate(lambda: get_database().upgrade(revision))
+    if before.revision == after.revision and before.has_tables == after.has_tables:
+        click.echo(f"Nothing to do: the database is at {after.describe()}.")
+    else:
+        click.echo(f"Upgraded the database to {after.describe()}.")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade_command(revision: str) -> None:
+    """Downgrade the schema to REVISION ("base" removes every mything table)."""
+    before, after = _migrate(lambda: get_database().downgrade(revision))
+    click.echo(f"Downgraded the database to {after.describe()}.")
+
+
+@db_group.command("current")
+@with_appcontext
+def db_current_command() -> None:
+    """Print the revision of the database schema."""
+    click.echo(_migrate(lambda: get_database().status()).describe())
+
+
+@db_group.command("history")
+def db_history_command() -> None:
+    """List every revision of the schema, oldest first."""
+    for revision, description in migrations.history():
+        click.echo(f"{revision}  {description.splitlines()[0]}")
+
+
+def _migrate(operation: Callable[[], T]) -> T:
+    try:
+        return operation()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    except DBAPIError as exc:
+        raise click.ClickException(
+            f"the database did not answer: {exc.orig or exc}".splitlines()[0]
+        ) from None
 
 
 @click.command("create-user")
@@ -60,6 +116,7 @@ def _run(operation: Any) -> Any:
 def register_commands(app: Flask) -> None:
     """Add mything's admin commands to ``app.cli``."""
     app.cli.add_command(init_db_command)
+    app.cli.add_command(db_group)
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token_command)
 

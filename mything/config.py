@@ -24,7 +24,16 @@ from typing import Any
 from flask import Config
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from voluptuous import ALLOW_EXTRA, All, Invalid, MultipleInvalid, Range, Schema
+from voluptuous import (
+    ALLOW_EXTRA,
+    All,
+    Invalid,
+    Match,
+    MultipleInvalid,
+    Range,
+    Schema,
+)
+from voluptuous import Any as OneOf
 
 from .errors import ConfigError
 
@@ -32,6 +41,9 @@ ENV_PREFIX = "MYTHING_"
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URI": "sqlite:///mything.db",
+    "DATABASE_SCHEMA": None,
+    "DATABASE_TIMEOUT": 10.0,
+    "AUTO_UPGRADE": None,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "PAGE_SIZE": 20,
     "MAX_PAGE_SIZE": 100,
@@ -44,6 +56,18 @@ DEFAULTS: dict[str, Any] = {
     "DOCS_ENABLED": True,
 }
 
+#: The type of the keys whose default (``None``) does not say it.
+_KINDS: dict[str, type] = {"DATABASE_SCHEMA": str, "AUTO_UPGRADE": bool}
+
+#: The drivers that mything installs, for the URI schemes that name none.
+_DRIVERS = {
+    "postgres": "postgresql+psycopg",
+    "postgresql": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+    "sqlite": "sqlite",
+}
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -51,21 +75,29 @@ _FALSE = {"0", "false", "no", "off", ""}
 def database_uri(value: str) -> str:
     """Check a database URI and name its driver explicitly.
 
-    ``postgresql://`` and ``postgres://`` mean PostgreSQL through psycopg 3,
-    the driver mything installs.
+    ``postgresql://`` (or ``postgres://``) means PostgreSQL through psycopg 3,
+    and ``mysql://`` and ``mariadb://`` mean PyMySQL: the drivers mything
+    installs.
     """
     try:
         url = make_url(value)
     except ArgumentError:
         raise Invalid(f"cannot parse {value!r} as a database URI") from None
-    if url.drivername in ("postgres", "postgresql"):
-        url = url.set(drivername="postgresql+psycopg")
-    if url.drivername not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
+    url = url.set(drivername=_DRIVERS.get(url.drivername, url.drivername))
+    if url.drivername not in {*_DRIVERS.values(), "sqlite+pysqlite"}:
         raise Invalid(
-            f"unknown database scheme {url.drivername!r}; "
-            "use sqlite:///PATH or postgresql+psycopg://HOST/DB"
+            f"unknown database scheme {url.drivername!r}; use sqlite:///PATH, "
+            "postgresql://HOST/DB, mysql://HOST/DB or mariadb://HOST/DB"
         )
     return url.render_as_string(hide_password=False)
+
+
+def _timeout(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Invalid("expected a number of seconds")
+    if not 0 < value <= 3600:
+        raise Invalid(f"must be more than 0 and at most 3600 seconds, not {value}")
+    return float(value)
 
 
 def _positive_int() -> All:
@@ -75,6 +107,16 @@ def _positive_int() -> All:
 CONFIG_SCHEMA = Schema(
     {
         "DATABASE_URI": All(str, database_uri),
+        "DATABASE_SCHEMA": OneOf(
+            None,
+            Match(
+                r"^[a-z_][a-z0-9_]{0,62}$",
+                msg="expected a schema name of lowercase letters, digits and '_' "
+                "(no quotes or spaces)",
+            ),
+        ),
+        "DATABASE_TIMEOUT": _timeout,
+        "AUTO_UPGRADE": OneOf(None, bool),
         "MAX_CONTENT_LENGTH": _positive_int(),
         "PAGE_SIZE": _positive_int(),
         "MAX_PAGE_SIZE": _positive_int(),
@@ -111,6 +153,16 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
             f"invalid configuration value for {key} "
             f"(from the {origins.get(key, 'config')}): {error.msg}"
         ) from None
+    backend = make_url(config["DATABASE_URI"]).get_backend_name()
+    if config["DATABASE_SCHEMA"] is not None and backend != "postgresql":
+        raise ConfigError(
+            "invalid configuration value for DATABASE_SCHEMA: schemas are for "
+            f"PostgreSQL only, and DATABASE_URI is a {backend} database (leave "
+            "DATABASE_SCHEMA unset, or name another database in DATABASE_URI)"
+        )
+    if config["AUTO_UPGRADE"] is None:
+        # One host owns a SQLite file; a shared server is upgraded on purpose.
+        config["AUTO_UPGRADE"] = backend == "sqlite"
     if config["PAGE_SIZE"] > config["MAX_PAGE_SIZE"]:
         raise ConfigError(
             f"invalid configuration value for PAGE_SIZE: {config['PAGE_SIZE']} "
@@ -144,7 +196,7 @@ def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
     for key, default in DEFAULTS.items():
         raw = environ.get(ENV_PREFIX + key)
         if raw is not None:
-            values[key] = _parse(key, raw, type(default))
+            values[key] = _parse(key, raw, _KINDS.get(key, type(default)))
     return values
 
 
@@ -160,12 +212,13 @@ def _parse(key: str, raw: str, kind: type) -> Any:
             f"invalid configuration value for {key} (from {ENV_PREFIX}{key}): "
             f"expected on/off, true/false or 1/0, got {raw!r}"
         )
-    if kind is int:
+    if kind is int or kind is float:
         try:
-            return int(text)
+            return kind(text)
         except ValueError:
+            expected = "an integer" if kind is int else "a number"
             raise ConfigError(
                 f"invalid configuration value for {key} (from {ENV_PREFIX}{key}): "
-                f"expected an integer, got {raw!r}"
+                f"expected {expected}, got {raw!r}"
             ) from None
     return raw

@@ -1,4 +1,4 @@
-"""Storage: the tables, one engine per app, and a connection per app context.
+"""Connections: one engine per app, and a connection per app context.
 
 This is the resource pattern of Flask's tutorial, on SQLAlchemy Core::
 
@@ -8,212 +8,186 @@ This is the resource pattern of Flask's tutorial, on SQLAlchemy Core::
     close_db()             # at teardown: rolls back anything not committed
 
 Each app owns one :class:`Database` in ``app.extensions["mything.db"]``, so
-two apps in one process never share an engine. The schema is created on the
-first connection (or by ``mything init-db``); creating it is idempotent and
-safe when several workers start at once.
+two apps in one process never share an engine. The tables are defined in
+:mod:`mything.tables`, and :mod:`mything.migrations` builds and upgrades them.
+The first connection brings an empty database to the newest revision (and
+an older one too, when ``AUTO_UPGRADE`` is on); building the app already
+refuses a database that is behind and may not be upgraded automatically.
 
-SQLite is the embedded default and is tuned for a web server: WAL so readers
-never wait for the writer, foreign keys on, a busy timeout, and write
-transactions that take the write lock when they begin (``BEGIN IMMEDIATE``)
-instead of failing with "database is locked" when they try to upgrade.
-PostgreSQL is used through psycopg 3, with a pre-ping so that a connection
-broken by a database restart is replaced instead of failing a request.
+Every engine is tuned for a web server, and bounded by ``DATABASE_TIMEOUT``
+so that a database that stops answering is a 503, not a request that hangs:
+
+- SQLite: WAL so readers never wait for the writer, foreign keys on, a busy
+  timeout, and write transactions that take the write lock when they begin
+  (``BEGIN IMMEDIATE``) instead of failing with "database is locked" when
+  they try to upgrade.
+- PostgreSQL, through psycopg 3: ``statement_timeout`` and ``lock_timeout``
+  on the server, and a connect timeout, TCP keepalives and
+  ``tcp_user_timeout`` on the client for a server that vanishes from the
+  network. A pre-ping replaces connections broken by a restart.
+- MySQL and MariaDB, through PyMySQL: the server's statement and lock wait
+  timeouts, driver read and write timeouts, ``READ COMMITTED`` (as on
+  PostgreSQL), and a pre-ping.
+
+A connection whose statement timed out is discarded, never returned to the
+pool.
 """
 
 from __future__ import annotations
 
-import secrets
+import logging
+import math
 import threading
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import click
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    event,
-    insert,
-    select,
-    text,
-)
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+
+from . import migrations
+from .errors import Unavailable
+from .migrations import Status
+from .tables import settings
 
 if TYPE_CHECKING:
     from flask import Flask
 
-#: SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets 64 bits.
-Id = BigInteger().with_variant(Integer(), "sqlite")
+logger = logging.getLogger(__name__)
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _created_at() -> Column:
-    return Column("created_at", DateTime(timezone=True), nullable=False, default=utcnow)
-
-
-users = Table(
-    "users",
-    metadata,
-    Column("id", Id, primary_key=True),
-    Column("name", String(64), nullable=False, unique=True),
-    _created_at(),
-    sqlite_autoincrement=True,
-)
-
-tokens = Table(
-    "tokens",
-    metadata,
-    Column("id", Id, primary_key=True),
-    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    # The SHA-256 of the token, hex-encoded; the token itself is never stored.
-    Column("token_hash", String(64), nullable=False, unique=True),
-    _created_at(),
-    sqlite_autoincrement=True,
-)
-
-organizations = Table(
-    "organizations",
-    metadata,
-    Column("id", Id, primary_key=True),
-    Column("slug", String(63), nullable=False, unique=True),
-    Column("name", String(200), nullable=False),
-    _created_at(),
-    sqlite_autoincrement=True,
-)
-
-memberships = Table(
-    "memberships",
-    metadata,
-    Column(
-        "org_id",
-        Id,
-        ForeignKey("organizations.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    Column("role", String(16), nullable=False),
-    _created_at(),
-    Index("ix_memberships_user_id", "user_id"),
-)
-
-notes = Table(
-    "notes",
-    metadata,
-    Column("id", Id, primary_key=True),
-    Column(
-        "org_id",
-        Id,
-        ForeignKey("organizations.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
-    Column("author_id", Id, ForeignKey("users.id"), nullable=False),
-    Column("title", String(200), nullable=False),
-    Column("body", Text, nullable=False),
-    _created_at(),
-    Column("updated_at", DateTime(timezone=True), nullable=False, default=utcnow),
-    # Pages of an organization's notes walk this index newest first.
-    Index("ix_notes_org_id_id", "org_id", "id"),
-    sqlite_autoincrement=True,
-)
-
-note_tags = Table(
-    "note_tags",
-    metadata,
-    Column("note_id", Id, ForeignKey("notes.id", ondelete="CASCADE"), primary_key=True),
-    Column("tag", String(50), primary_key=True),
-    Column("position", Integer, nullable=False),
-    Index("ix_note_tags_tag_note_id", "tag", "note_id"),
-)
-
-idempotency_keys = Table(
-    "idempotency_keys",
-    metadata,
-    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    Column("key", String(255), primary_key=True),
-    # SHA-256 of the method, path and body the key was first used with.
-    Column("fingerprint", String(64), nullable=False),
-    # The answer to replay: status, JSON body and the headers worth keeping.
-    Column("status", Integer),
-    Column("body", Text),
-    Column("headers", Text),
-    _created_at(),
-)
-
-settings = Table(
-    "settings",
-    metadata,
-    Column("name", String(64), primary_key=True),
-    Column("value", Text, nullable=False),
-)
-
-#: Seconds to wait for a PostgreSQL connection before answering 503.
-CONNECT_TIMEOUT = 5
-
-# Any constant works; it only has to be the same in every worker and host.
-_SCHEMA_LOCK_KEY = 0x6D797468696E67
+# Error codes that mean a statement was stopped by a timeout: PostgreSQL's
+# query_canceled and lock_not_available, MySQL's lock wait timeout,
+# max_statement_time (MariaDB) and max_execution_time (MySQL).
+_POSTGRESQL_TIMEOUTS = frozenset({"57014", "55P03"})
+_MYSQL_TIMEOUTS = frozenset({1205, 1969, 3024})
 
 
 class Database:
     """The engine of one app, and the schema made ready before first use."""
 
-    def __init__(self, uri: str) -> None:
-        self.engine = _create_engine(uri)
+    def __init__(
+        self,
+        uri: str,
+        *,
+        schema: str | None = None,
+        timeout: float = 10,
+        auto_upgrade: bool = False,
+    ) -> None:
+        self.url = make_url(uri)
+        self.schema = schema
+        self.timeout = timeout
+        self.auto_upgrade = auto_upgrade
+        self.engine = _create_engine(self.url, schema=schema, timeout=timeout)
         self._lock = threading.Lock()
         self._settings: dict[str, str] | None = None
 
     def connect(self, *, write: bool = True) -> Connection:
-        """Return a new connection; the first one creates the schema if needed.
+        """Return a new connection; the first one makes the schema ready.
 
         ``write`` tells SQLite to take the write lock when a transaction
         begins; reads then never block each other.
         """
         if self._settings is None:
-            self.init_schema()
+            self.prepare()
         connection = self.engine.connect()
         connection.info["mything.write"] = write
         return connection
 
-    def init_schema(self) -> None:
-        """Create the tables and the site secret, if missing; safe to repeat."""
+    def check(self) -> None:
+        """Refuse, now, a database that this mything cannot or may not use.
+
+        That is one at a revision this mything does not know, or one behind
+        the newest revision while ``AUTO_UPGRADE`` is off. A database that
+        does not answer is left for the first request (a 503 until it does).
+        """
+        try:
+            with self.engine.connect() as connection:
+                connection.info["mything.write"] = False
+                status = migrations.read_status(connection, schema=self.schema)
+        except DBAPIError as exc:
+            logger.warning("could not check the database schema yet: %s", exc)
+            return
+        finally:
+            # Forked workers (gunicorn --preload) must not share this socket.
+            self.engine.dispose()
+        self._verify(status)
+
+    def _verify(self, status: Status) -> bool:
+        """Return whether the database needs an upgrade; raise if it may not."""
+        if not status.known:
+            raise migrations.MigrationError(
+                f"the database is at revision {status.revision}, which this "
+                "mything does not know: a newer release of mything upgraded it"
+            )
+        if status.up_to_date:
+            return False
+        if not status.empty and not self.auto_upgrade:
+            raise migrations.MigrationError(
+                f"the database schema is at {status.describe()}, and this mything "
+                f"needs revision {migrations.head()}: run `mything db upgrade` "
+                "(AUTO_UPGRADE is off)"
+            )
+        return True
+
+    def prepare(self) -> None:
+        """Bring the schema to the newest revision if allowed, and read the settings."""
         # Connect before taking the lock: threads waiting for a database that
         # does not answer must each time out on their own, not in turn.
         with self.engine.connect() as connection, self._lock:
-            connection.info["mything.write"] = True
-            with connection.begin():
-                if connection.dialect.name == "postgresql":
-                    # Serialize schema creation between workers and hosts that
-                    # start at the same moment.
-                    connection.execute(
-                        text("SELECT pg_advisory_xact_lock(:key)"),
-                        {"key": _SCHEMA_LOCK_KEY},
-                    )
-                metadata.create_all(connection)
-                self._settings = _ensure_settings(connection)
+            if self._settings is not None:
+                return
+            connection.info["mything.write"] = False
+            status = migrations.read_status(connection, schema=self.schema)
+            try:
+                if self._verify(status):
+                    connection.rollback()
+                    self.upgrade()
+            except migrations.MigrationError as exc:
+                logger.error("cannot use the database: %s", exc)
+                raise Unavailable("The database needs an upgrade.") from exc
+            rows = connection.execute(select(settings.c.name, settings.c.value))
+            self._settings = {row.name: row.value for row in rows}
+
+    def upgrade(self, revision: str = "head") -> tuple[Status, Status]:
+        """Upgrade the schema to ``revision``; return where it stood and stands."""
+        return self._migrate(migrations.upgrade, revision)
+
+    def downgrade(self, revision: str) -> tuple[Status, Status]:
+        """Downgrade the schema to ``revision``; return where it stood and stands."""
+        return self._migrate(migrations.downgrade, revision)
+
+    def _migrate(self, step: Any, revision: str) -> tuple[Status, Status]:
+        engine = self.migration_engine()
+        try:
+            result: tuple[Status, Status] = step(engine, revision, schema=self.schema)
+        finally:
+            engine.dispose()
+            # Read the settings again: a downgrade may have removed them.
+            self._settings = None
+        return result
+
+    def status(self) -> Status:
+        """Return where the database stands (a :class:`~mything.migrations.Status`)."""
+        with self.engine.connect() as connection:
+            connection.info["mything.write"] = False
+            return migrations.read_status(connection, schema=self.schema)
+
+    def migration_engine(self) -> Engine:
+        """Return an engine for migrations: no pool, and no statement timeouts.
+
+        Changing the schema of a large table may take longer than any
+        request should; connecting is still bounded.
+        """
+        return _create_engine(
+            self.url, schema=self.schema, timeout=self.timeout, for_migrations=True
+        )
 
     def setting(self, name: str) -> str:
-        """Return a value of the ``settings`` table, read once per app."""
+        """Return a value of the settings table, read once per app."""
         if self._settings is None:
-            self.init_schema()
+            self.prepare()
         assert self._settings is not None
         return self._settings[name]
 
@@ -222,46 +196,146 @@ class Database:
         self.engine.dispose()
 
 
-def _ensure_settings(connection: Connection) -> dict[str, str]:
-    stored = dict(connection.execute(select(settings.c.name, settings.c.value)).all())
-    if "cursor_secret" not in stored:
-        # Signs pagination cursors; stored here so that every worker and
-        # host agrees on it without extra configuration.
-        stored["cursor_secret"] = secrets.token_urlsafe(32)
-        connection.execute(
-            insert(settings).values(name="cursor_secret", value=stored["cursor_secret"])
-        )
-    return stored
-
-
-def _create_engine(uri: str) -> Engine:
-    if uri.startswith("sqlite"):
-        engine = create_engine(uri)
-        event.listen(engine, "connect", _configure_sqlite)
+def _create_engine(
+    url: URL, *, schema: str | None, timeout: float, for_migrations: bool = False
+) -> Engine:
+    """Return an engine for ``url``, tuned for its database and bounded in time."""
+    options: dict[str, Any] = {}
+    if for_migrations:
+        options["poolclass"] = NullPool
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url, **options)
+        # Migrations wait longer for the write lock: another process may be
+        # running the same upgrade.
+        busy_ms = int((60 if for_migrations else timeout) * 1000)
+        event.listen(engine, "connect", _sqlite_setup(busy_ms))
         event.listen(engine, "begin", _begin_sqlite)
         return engine
-    return create_engine(
-        uri,
-        pool_pre_ping=True,
-        pool_size=5,
-        max_overflow=10,
-        # Give up on an unreachable server, or a full pool, after this long:
-        # the client gets a 503 to retry instead of a request that hangs.
-        pool_timeout=CONNECT_TIMEOUT,
-        connect_args={"connect_timeout": CONNECT_TIMEOUT},
-    )
+    if not for_migrations:
+        options.update(
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            # Give up on a full pool after this long: the client gets a 503
+            # to retry instead of a request that hangs.
+            pool_timeout=timeout,
+        )
+    if url.get_backend_name() == "postgresql":
+        engine = create_engine(
+            url,
+            connect_args=_postgresql_arguments(
+                url, schema=schema, timeout=None if for_migrations else timeout
+            ),
+            **options,
+        )
+    else:
+        engine = create_engine(
+            url,
+            isolation_level="READ COMMITTED",
+            pool_recycle=3600,
+            connect_args=_mysql_arguments(timeout=None if for_migrations else timeout),
+            **options,
+        )
+        if not for_migrations:
+            event.listen(engine, "connect", _mysql_setup(timeout))
+    event.listen(engine, "handle_error", _discard_timed_out)
+    return engine
 
 
-def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
-    # Hand transaction control to the "begin" listener below, which knows
-    # whether the transaction will write.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout = 30000")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute("PRAGMA synchronous = NORMAL")
-    cursor.close()
+def _postgresql_arguments(
+    url: URL, *, schema: str | None, timeout: float | None
+) -> dict[str, Any]:
+    """Return psycopg's connection arguments: timeouts, and the schema to use."""
+    # A connection attempt and a dead connection each get half the time, so
+    # that finding a connection dead and replacing it fits in the bound too.
+    # Linux starts counting tcp_user_timeout at the first retransmission,
+    # about 0.4 s after sending, hence the half second less. (libpq's connect
+    # timeout is at least 2 seconds; tcp_user_timeout also cuts an attempt.)
+    half = (timeout or 10) / 2
+    parameters = []
+    if timeout is not None:
+        milliseconds = int(timeout * 1000)
+        parameters += [
+            f"-c statement_timeout={milliseconds}",
+            f"-c lock_timeout={milliseconds}",
+        ]
+    if schema is not None:
+        parameters.append(f"-c search_path={schema}")
+    given = url.query.get("options")
+    if given:
+        parameters.insert(0, given if isinstance(given, str) else " ".join(given))
+    arguments: dict[str, Any] = {
+        "connect_timeout": max(2, int(half)),
+        "keepalives": 1,
+        "keepalives_idle": max(1, int(half)),
+        "keepalives_interval": 1,
+        "keepalives_count": 3,
+        "tcp_user_timeout": max(500, int(half * 1000) - 500),
+    }
+    if parameters:
+        arguments["options"] = " ".join(parameters)
+    return arguments
+
+
+def _mysql_arguments(*, timeout: float | None) -> dict[str, Any]:
+    """Return PyMySQL's connection arguments: UTF-8 and client-side timeouts."""
+    arguments: dict[str, Any] = {
+        "charset": "utf8mb4",
+        "connect_timeout": max(1, math.ceil((timeout or 10) / 2)),
+    }
+    if timeout is not None:
+        arguments.update(read_timeout=timeout, write_timeout=timeout)
+    return arguments
+
+
+def _mysql_setup(timeout: float) -> Any:
+    """Return a listener that bounds every statement and lock wait on the server."""
+    seconds = max(1, math.ceil(timeout))
+
+    def setup(dbapi_connection: Any, connection_record: Any) -> None:
+        if "mariadb" in dbapi_connection.get_server_info().lower():
+            statement = f"max_statement_time = {timeout}"
+        else:
+            statement = f"max_execution_time = {int(timeout * 1000)}"
+        cursor = dbapi_connection.cursor()
+        cursor.execute(
+            f"SET SESSION {statement}, lock_wait_timeout = {seconds}, "
+            f"innodb_lock_wait_timeout = {seconds}"
+        )
+        cursor.close()
+
+    return setup
+
+
+def _discard_timed_out(context: ExceptionContext) -> None:
+    """Treat a connection whose statement timed out as broken: discard it.
+
+    Its session may still be busy on the server, so it must not serve the
+    next request. The pool's other connections stay.
+    """
+    error = context.original_exception
+    sqlstate = getattr(error, "sqlstate", None)
+    mysql_code = error.args[0] if error.args else None
+    if sqlstate in _POSTGRESQL_TIMEOUTS or mysql_code in _MYSQL_TIMEOUTS:
+        context.is_disconnect = True
+        context.invalidate_pool_on_disconnect = False
+
+
+def _sqlite_setup(busy_ms: int) -> Any:
+    """Return a listener that configures each new SQLite connection."""
+
+    def setup(dbapi_connection: Any, connection_record: Any) -> None:
+        # Hand transaction control to the "begin" listener below, which knows
+        # whether the transaction will write.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    return setup
 
 
 def _begin_sqlite(connection: Connection) -> None:
@@ -270,8 +344,18 @@ def _begin_sqlite(connection: Connection) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Give ``app`` its database and release connections at teardown."""
-    app.extensions["mything.db"] = Database(app.config["DATABASE_URI"])
+    """Give ``app`` its database, check its schema, and release connections."""
+    database = Database(
+        app.config["DATABASE_URI"],
+        schema=app.config["DATABASE_SCHEMA"],
+        timeout=app.config["DATABASE_TIMEOUT"],
+        auto_upgrade=app.config["AUTO_UPGRADE"],
+    )
+    if click.get_current_context(silent=True) is None:
+        # Commands (mything db upgrade above all) must start on a database
+        # that is behind; they check it themselves.
+        database.check()
+    app.extensions["mything.db"] = database
     app.teardown_appcontext(close_db)
 
 

@@ -34,11 +34,12 @@ from flask import request
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .db import get_db, idempotency_keys, utcnow
+from .db import get_db
 from .encoding import dumps, loads
 from .errors import ApiException
 from .results import ApiResult
 from .services import User
+from .tables import idempotency_keys, utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -23,8 +23,11 @@ from sqlalchemy import Row, Select, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import tokens
-from .db import (
-    get_db,
+from .db import get_db
+from .errors import Conflict, Forbidden, NotFound, ValidationError
+from .pagination import load_page
+from .schemas import SLUG, USER_NAME
+from .tables import (
     memberships,
     note_tags,
     notes,
@@ -32,10 +35,7 @@ from .db import (
     users,
     utcnow,
 )
-from .db import tokens as token_table
-from .errors import Conflict, Forbidden, NotFound, ValidationError
-from .pagination import load_page
-from .schemas import SLUG, USER_NAME
+from .tables import tokens as token_table
 from .validation import is_valid
 
 MAX_ID = 2**63 - 1
@@ -51,9 +51,6 @@ class User:
 
 def isoformat(moment: datetime) -> str:
     """Format a stored timestamp as ISO 8601 UTC (``2026-01-31T12:00:00.000000Z``)."""
-    if moment.tzinfo is None:
-        # SQLite hands back the UTC value it was given, without its zone.
-        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -201,11 +198,10 @@ def create_organization(user: User, slug: str, *, name: str) -> dict[str, Any]:
     now = utcnow()
     try:
         with db.begin_nested():
+            # inserted_primary_key, not RETURNING: MySQL has no RETURNING.
             org_id = db.execute(
-                insert(organizations)
-                .values(slug=slug, name=name, created_at=now)
-                .returning(organizations.c.id)
-            ).scalar_one()
+                insert(organizations).values(slug=slug, name=name, created_at=now)
+            ).inserted_primary_key[0]
     except IntegrityError:
         raise Conflict(f"The slug {slug!r} is taken.") from None
     db.execute(
@@ -409,8 +405,7 @@ def create_note(
     note_id = (
         get_db()
         .execute(
-            insert(notes)
-            .values(
+            insert(notes).values(
                 org_id=org.id,
                 author_id=user.id,
                 title=title,
@@ -418,9 +413,8 @@ def create_note(
                 created_at=now,
                 updated_at=now,
             )
-            .returning(notes.c.id)
         )
-        .scalar_one()
+        .inserted_primary_key[0]
     )
     _write_tags(note_id, list(tags))
     return _serialize_notes([_find_note(org, note_id)])[0]

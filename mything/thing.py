@@ -63,8 +63,8 @@ class MyThing:
             return result
 
     def init_db(self) -> None:
-        """Create the database schema if it is missing; safe to call again."""
-        get_database(self.flask_app).init_schema()
+        """Bring the database schema to the newest revision; safe to call again."""
+        get_database(self.flask_app).upgrade()
 
     def add_numbers(self, a: int, b: int) -> dict[str, int]:
         """Return ``{"sum": a + b}``, like ``POST /add``."""

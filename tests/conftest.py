@@ -1,10 +1,13 @@
 """Fixtures for mything's tests: the talk's ``app``, ``client`` and ``thing``.
 
 Every test gets its own database. Tests marked ``@pytest.mark.databases(
-"sqlite", "postgresql")`` run once per backend; PostgreSQL tests use a schema
-of their own in the database named by ``MYTHING_TEST_POSTGRESQL_URI``
-(default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``) and are
-skipped, with the reason shown, when it is not reachable — unless
+*ALL_DATABASES)`` run once per backend: SQLite, PostgreSQL and MySQL (or
+MariaDB). PostgreSQL tests use a schema of their own in the database named by
+``MYTHING_TEST_POSTGRESQL_URI`` (default
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``); MySQL tests a database
+of their own on the server of ``MYTHING_TEST_MYSQL_URI`` (default
+``mysql://root@127.0.0.1:3306/test``). Either is skipped, with the reason
+shown, when its server is not reachable — unless
 ``MYTHING_TEST_REQUIRE_SERVICES=1``, which turns the skip into a failure.
 """
 
@@ -21,7 +24,8 @@ from sqlalchemy import select
 
 from mything import MyThing
 from mything.app import ApiFlask
-from mything.db import get_database, metadata
+from mything.db import get_database
+from mything.tables import metadata
 
 pytest_plugins = ["pytester"]
 
@@ -29,7 +33,11 @@ POSTGRESQL_URI = os.environ.get(
     "MYTHING_TEST_POSTGRESQL_URI",
     "postgresql+psycopg://postgres@127.0.0.1:5432/test",
 )
+MYSQL_URI = os.environ.get("MYTHING_TEST_MYSQL_URI", "mysql://root@127.0.0.1:3306/test")
 REQUIRE_SERVICES = os.environ.get("MYTHING_TEST_REQUIRE_SERVICES") == "1"
+
+#: Every database backend mything supports, for ``@pytest.mark.databases``.
+ALL_DATABASES = ("sqlite", "postgresql", "mysql")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -66,7 +74,8 @@ def database_uri(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'mything.db'}"
         return
-    with postgresql_schema() as uri:
+    server = postgresql_schema if request.param == "postgresql" else mysql_database
+    with server() as uri:
         yield uri
 
 
@@ -90,6 +99,27 @@ class postgresql_schema:
     def __exit__(self, *exc_info: object) -> None:
         with self.admin.begin() as connection:
             connection.exec_driver_sql(f'DROP SCHEMA "{self.name}" CASCADE')
+        self.admin.dispose()
+
+
+class mysql_database:
+    """A throwaway MySQL (or MariaDB) database on the server of MYSQL_URI."""
+
+    def __enter__(self) -> str:
+        self.name = f"mything_test_{uuid.uuid4().hex[:12]}"
+        server = sqlalchemy.make_url(MYSQL_URI).set(drivername="mysql+pymysql")
+        self.admin = sqlalchemy.create_engine(server)
+        try:
+            with self.admin.begin() as connection:
+                connection.exec_driver_sql(f"CREATE DATABASE `{self.name}`")
+        except sqlalchemy.exc.OperationalError as exc:
+            self.admin.dispose()
+            unavailable(f"MySQL is not reachable at {MYSQL_URI}: {exc.orig}")
+        return server.set(database=self.name).render_as_string(hide_password=False)
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self.admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE `{self.name}`")
         self.admin.dispose()
 
 

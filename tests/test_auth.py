@@ -6,12 +6,14 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import ALL_DATABASES
 from sqlalchemy import select
 
 from mything import MyThing
-from mything.db import get_database, metadata
+from mything.db import get_database
+from mything.tables import metadata
 
-pytestmark = pytest.mark.databases("sqlite", "postgresql")
+pytestmark = pytest.mark.databases(*ALL_DATABASES)
 
 MADE_UP_TOKEN = "mt_" + "A" * 43
 BASIC = "Basic " + base64.b64encode(b"alice:secret").decode()
@@ -45,7 +47,7 @@ def assert_unauthorized(response):
 
 
 def user_names(app):
-    users = metadata.tables["users"]
+    users = metadata.tables["mything_users"]
     with get_database(app).engine.connect() as connection:
         return list(connection.execute(select(users.c.name)).scalars())
 
@@ -62,7 +64,7 @@ def all_stored_values(app):
 
 
 def stored_hashes(app):
-    tokens = metadata.tables["tokens"]
+    tokens = metadata.tables["mything_tokens"]
     with get_database(app).engine.connect() as connection:
         return set(connection.execute(select(tokens.c.token_hash)).scalars())
 

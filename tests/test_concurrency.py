@@ -12,13 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from conftest import ALL_DATABASES
 from processes import gunicorn
 from sqlalchemy import text
 
 from mything import ApiException, MyThing, services
 from mything.db import commit_db, get_database, get_db
 
-pytestmark = [pytest.mark.slow, pytest.mark.databases("sqlite", "postgresql")]
+pytestmark = [pytest.mark.slow, pytest.mark.databases(*ALL_DATABASES)]
 
 CLIENTS = 8
 NOTES = 500

@@ -123,6 +123,26 @@ def test_postgresql_uris_use_psycopg(uri):
     )
 
 
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("mysql://user:secret@db.example/mything", "mysql+pymysql"),
+        ("mariadb://user:secret@db.example/mything", "mariadb+pymysql"),
+    ],
+)
+def test_mysql_and_mariadb_uris_use_pymysql(uri, expected):
+    config = create_app({"DATABASE_URI": uri}).config
+    assert config["DATABASE_URI"] == f"{expected}://user:secret@db.example/mything"
+
+
+def test_auto_upgrade_is_on_for_sqlite_and_off_for_database_servers():
+    sqlite = create_app({"DATABASE_URI": "sqlite://"}).config
+    postgresql = create_app({"DATABASE_URI": "postgresql://db.example/x"}).config
+    chosen = create_app({"DATABASE_URI": "sqlite://", "AUTO_UPGRADE": False}).config
+    assert (sqlite["AUTO_UPGRADE"], postgresql["AUTO_UPGRADE"]) == (True, False)
+    assert chosen["AUTO_UPGRADE"] is False
+
+
 def test_a_postgresql_uri_from_the_environment_uses_psycopg(monkeypatch):
     monkeypatch.setenv("MYTHING_DATABASE_URI", "postgresql://db.example/mything")
     config = create_app().config
@@ -135,8 +155,16 @@ def test_a_postgresql_uri_from_the_environment_uses_psycopg(monkeypatch):
         ({"MYTHING_PAGE_SIZE": "abc"}, None, "PAGE_SIZE"),
         ({"MYTHING_MAX_CONTENT_LENGTH": "1 MiB"}, None, "MAX_CONTENT_LENGTH"),
         ({"MYTHING_TRUST_REMOTE_USER": "maybe"}, None, "TRUST_REMOTE_USER"),
-        ({"MYTHING_DATABASE_URI": "mysql://db.example/mything"}, None, "DATABASE_URI"),
-        ({}, {"DATABASE_URI": "mysql://db.example/mything"}, "DATABASE_URI"),
+        ({"MYTHING_DATABASE_URI": "oracle://db.example/mything"}, None, "DATABASE_URI"),
+        ({}, {"DATABASE_URI": "oracle://db.example/mything"}, "DATABASE_URI"),
+        ({"MYTHING_DATABASE_TIMEOUT": "abc"}, None, "DATABASE_TIMEOUT"),
+        ({}, {"DATABASE_TIMEOUT": 0}, "DATABASE_TIMEOUT"),
+        ({}, {"DATABASE_TIMEOUT": -1}, "DATABASE_TIMEOUT"),
+        ({"MYTHING_DATABASE_TIMEOUT": "0"}, None, "DATABASE_TIMEOUT"),
+        ({}, {"DATABASE_SCHEMA": "my schema"}, "DATABASE_SCHEMA"),
+        ({}, {"DATABASE_SCHEMA": 'x"y'}, "DATABASE_SCHEMA"),
+        ({}, {"DATABASE_SCHEMA": "mything"}, "DATABASE_SCHEMA"),
+        ({"MYTHING_AUTO_UPGRADE": "maybe"}, None, "AUTO_UPGRADE"),
         ({}, {"DATABASE_URI": "not a database"}, "DATABASE_URI"),
         ({}, {"PAGE_SIZE": 101}, "PAGE_SIZE"),
         ({"MYTHING_MAX_PAGE_SIZE": "10"}, None, "PAGE_SIZE"),

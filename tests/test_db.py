@@ -3,12 +3,15 @@
 from urllib.parse import quote
 
 import pytest
+from conftest import ALL_DATABASES
 from sqlalchemy import inspect, select
 
 from mything import ApiException, MyThing
-from mything.db import get_database, get_db, metadata
+from mything.db import get_database, get_db
+from mything.migrations import VERSION_TABLE
+from mything.tables import metadata
 
-pytestmark = pytest.mark.databases("sqlite", "postgresql")
+pytestmark = pytest.mark.databases(*ALL_DATABASES)
 
 SQL = "'; DROP TABLE notes; --"
 
@@ -17,9 +20,13 @@ def table_names(app):
     return set(inspect(get_database(app).engine).get_table_names())
 
 
+#: What a ready database holds: mything's tables and its revision.
+SCHEMA = {*metadata.tables, VERSION_TABLE}
+
+
 def user_names(app):
     with get_database(app).engine.connect() as connection:
-        users = metadata.tables["users"]
+        users = metadata.tables["mything_users"]
         return connection.execute(select(users.c.name).order_by(users.c.name)).all()
 
 
@@ -37,14 +44,14 @@ def test_the_schema_is_created_on_first_use(app, client):
     response = client.get("/readyz")
 
     assert response.status_code == 200
-    assert table_names(app) == set(metadata.tables)
+    assert table_names(app) == SCHEMA
 
 
 def test_init_db_creates_the_schema_and_can_run_again(thing, app):
     thing.init_db()
     thing.init_db()
 
-    assert table_names(app) == set(metadata.tables)
+    assert table_names(app) == SCHEMA
 
 
 def test_init_db_keeps_the_data(thing, client, alice):
@@ -159,7 +166,7 @@ def test_sql_in_titles_bodies_and_tags_is_stored_verbatim(app, client, alice):
     assert (note["title"], note["body"], note["tags"]) == (SQL, SQL, [SQL])
     assert tagged.get_json()["items"] == [note]
     assert organization["name"] == SQL
-    assert table_names(app) == set(metadata.tables)
+    assert table_names(app) == SCHEMA
 
 
 @pytest.mark.parametrize(
@@ -181,6 +188,6 @@ def test_sql_in_lookups_matches_nothing(app, client, alice, method, path, status
 
     assert response.status_code == status
     assert response.get_json().get("items", []) == []
-    assert table_names(app) == set(metadata.tables)
+    assert table_names(app) == SCHEMA
     notes = client.get("/orgs/acme/notes", headers=alice.headers).get_json()
     assert [note["title"] for note in notes["items"]] == ["kept"]

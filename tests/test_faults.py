@@ -39,14 +39,15 @@ import pytest
 import redis
 import requests
 import sqlalchemy
-from conftest import unavailable
+from conftest import ALL_DATABASES, unavailable
 from pg_cluster import postgresql_cluster
 from processes import free_port, gunicorn
 from redis_server import redis_server, redis_server_available
 from requests.structures import CaseInsensitiveDict
 
 from mything import MyThing
-from mything.db import get_database, notes
+from mything.db import get_database
+from mything.tables import notes
 
 pytestmark = pytest.mark.slow
 
@@ -526,7 +527,7 @@ def test_threads_waiting_for_a_silent_database_do_not_wait_in_turn(tmp_path):
 # A worker is killed during a write load
 
 
-@pytest.mark.databases("sqlite", "postgresql")
+@pytest.mark.databases(*ALL_DATABASES)
 def test_a_killed_worker_loses_no_acknowledged_note_and_is_replaced(server):
     sent = shares("note", clients=8, each=40)
     writer = functools.partial(write_notes, server.url, server.headers)
@@ -553,7 +554,7 @@ def test_a_killed_worker_loses_no_acknowledged_note_and_is_replaced(server):
     check_stored(server.database_uri, clients.log, sent)
 
 
-@pytest.mark.databases("sqlite", "postgresql")
+@pytest.mark.databases(*ALL_DATABASES)
 def test_retries_with_idempotency_keys_create_each_note_once_despite_a_kill(
     server,
 ):

@@ -6,12 +6,14 @@ import threading
 from datetime import timedelta
 
 import pytest
+from conftest import ALL_DATABASES
 from sqlalchemy import update
 
 from mything import MyThing
-from mything.db import get_database, idempotency_keys
+from mything.db import get_database
+from mything.tables import idempotency_keys, utcnow
 
-pytestmark = pytest.mark.databases("sqlite", "postgresql")
+pytestmark = pytest.mark.databases(*ALL_DATABASES)
 
 
 @pytest.fixture
@@ -97,9 +99,7 @@ def test_a_key_is_forgotten_after_a_day(app, client, alice, acme):
     create(client, alice, "k-1", title="yesterday")
     with get_database(app).engine.begin() as connection:
         connection.execute(
-            update(idempotency_keys).values(
-                created_at=idempotency_keys.c.created_at - timedelta(hours=25)
-            )
+            update(idempotency_keys).values(created_at=utcnow() - timedelta(hours=25))
         )
     response = create(client, alice, "k-1", title="today")
     assert response.status_code == 201

@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from conftest import make_caller
+from conftest import ALL_DATABASES, make_caller
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -38,9 +38,10 @@ from hypothesis.stateful import run_state_machine_as_test as run_machine
 from sqlalchemy import select
 
 from mything import MyThing
-from mything.db import get_database, memberships, notes, organizations, users
+from mything.db import get_database
+from mything.tables import memberships, notes, organizations, users
 
-pytestmark = pytest.mark.databases("sqlite", "postgresql")
+pytestmark = pytest.mark.databases(*ALL_DATABASES)
 
 MAX_USERS = 4
 MAX_ORGANIZATIONS = 4

@@ -1,9 +1,9 @@
 """``/orgs/<slug>/members``: members see each other, owners manage them."""
 
 import pytest
-from conftest import stored_rows
+from conftest import ALL_DATABASES, stored_rows
 
-pytestmark = pytest.mark.databases("sqlite", "postgresql")
+pytestmark = pytest.mark.databases(*ALL_DATABASES)
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@
 import re
 
 import pytest
-from conftest import stored_rows
+from conftest import ALL_DATABASES, stored_rows
 
-pytestmark = pytest.mark.databases("sqlite", "postgresql")
+pytestmark = pytest.mark.databases(*ALL_DATABASES)
 
 NOTES = "/orgs/acme/notes"
 UTC_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")

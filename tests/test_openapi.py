@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import ALL_DATABASES
 from flask import Blueprint
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
@@ -131,7 +132,7 @@ def conforms(document, path, method, response):
     assert errors == [], (path, method, response.status_code, errors)
 
 
-@pytest.mark.databases("sqlite", "postgresql")
+@pytest.mark.databases(*ALL_DATABASES)
 def test_responses_conform_to_the_document(thing, client, alice):
     document = client.get("/openapi.json").json
     headers = alice.headers

@@ -4,9 +4,9 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import stored_rows
+from conftest import ALL_DATABASES, stored_rows
 
-pytestmark = pytest.mark.databases("sqlite", "postgresql")
+pytestmark = pytest.mark.databases(*ALL_DATABASES)
 
 UTC_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 

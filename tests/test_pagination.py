@@ -8,11 +8,12 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from conftest import ALL_DATABASES
 
 from mything import MyThing
 from mything.db import get_database
 
-pytestmark = pytest.mark.databases("sqlite", "postgresql")
+pytestmark = pytest.mark.databases(*ALL_DATABASES)
 
 NOTES = "/orgs/acme/notes"
 

@@ -7,11 +7,11 @@ JSON round trip with HTTP bodies, and ``ApiException`` with HTTP error bodies.
 import json
 
 import pytest
-from conftest import stored_rows
+from conftest import ALL_DATABASES, stored_rows
 
 from mything import ApiException
 
-pytestmark = pytest.mark.databases("sqlite", "postgresql")
+pytestmark = pytest.mark.databases(*ALL_DATABASES)
 
 
 def round_trip(value):

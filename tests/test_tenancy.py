@@ -6,9 +6,9 @@ organization did not exist, and change nothing.
 """
 
 import pytest
-from conftest import stored_rows
+from conftest import ALL_DATABASES, stored_rows
 
-pytestmark = pytest.mark.databases("sqlite", "postgresql")
+pytestmark = pytest.mark.databases(*ALL_DATABASES)
 
 # Every endpoint of the organization-scoped table, with a valid body.
 ENDPOINTS = [

@@ -1,0 +1,204 @@
+"""mything's tables, as SQLAlchemy Core definitions, all named ``mything_*``.
+
+mything usually lives inside its host's database, next to tables it does not
+own, so every name it creates starts with :data:`PREFIX`: the tables
+(``mything_users``, ``mything_notes``, ...) through :func:`table`, and every
+index and constraint through the naming convention of :data:`metadata`,
+which derives their names from the table's::
+
+    mything_notes_pkey                  primary key
+    mything_notes_org_id_fkey           foreign key
+    mything_tokens_token_hash_key       unique constraint
+    mything_notes_org_id_id_idx         index
+
+PostgreSQL names the sequence of an id column after its table too
+(``mything_notes_id_seq``). These definitions are the schema that the
+migrations in :mod:`mything.migrations` build; a test compares the two, so a
+change here without a migration fails.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects import mysql
+
+#: The start of the name of everything mything creates in a database.
+PREFIX = "mything_"
+
+#: How constraint and index names are made from their table's name.
+NAMING_CONVENTION = {
+    "pk": "%(table_name)s_pkey",
+    "fk": "%(table_name)s_%(column_0_name)s_fkey",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "ix": "%(table_name)s_%(column_0_N_name)s_idx",
+    "ck": "%(table_name)s_%(constraint_name)s_check",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+#: SQLite only autoincrements an INTEGER PRIMARY KEY; the others get 64 bits.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+#: Long text: MySQL's TEXT holds only 64 KiB, less than a note's body.
+LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+
+class Timestamp(TypeDecorator[datetime]):
+    """A moment in UTC, to the microsecond, on every database.
+
+    PostgreSQL stores the zone; SQLite and MySQL store a plain UTC value,
+    which comes back with its zone attached again. (MySQL's ``DATETIME``
+    would drop the microseconds without ``fsp=6``, and some of its drivers
+    refuse a value that carries a zone.)
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def utcnow() -> datetime:
+    """Return the current moment, in UTC."""
+    return datetime.now(UTC)
+
+
+def table(name: str, *parts: Any, **options: Any) -> Table:
+    """Define the table ``mything_<name>`` in :data:`metadata`.
+
+    Text is stored as UTF-8 (all of it, emoji included) on MySQL.
+    """
+    return Table(
+        PREFIX + name,
+        metadata,
+        *parts,
+        mysql_charset="utf8mb4",
+        mysql_engine="InnoDB",
+        **options,
+    )
+
+
+def _created_at() -> Column:
+    return Column("created_at", Timestamp(), nullable=False, default=utcnow)
+
+
+users = table(
+    "users",
+    Column("id", Id, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    _created_at(),
+    sqlite_autoincrement=True,
+)
+
+tokens = table(
+    "tokens",
+    Column("id", Id, primary_key=True),
+    Column(
+        "user_id",
+        Id,
+        ForeignKey(users.c.id, ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # The SHA-256 of the token, hex-encoded; the token itself is never stored.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    _created_at(),
+    sqlite_autoincrement=True,
+)
+
+organizations = table(
+    "organizations",
+    Column("id", Id, primary_key=True),
+    Column("slug", String(63), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    _created_at(),
+    sqlite_autoincrement=True,
+)
+
+memberships = table(
+    "memberships",
+    Column(
+        "org_id",
+        Id,
+        ForeignKey(organizations.c.id, ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("user_id", Id, ForeignKey(users.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("role", String(16), nullable=False),
+    _created_at(),
+    Index(None, "user_id"),
+)
+
+notes = table(
+    "notes",
+    Column("id", Id, primary_key=True),
+    Column(
+        "org_id",
+        Id,
+        ForeignKey(organizations.c.id, ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("author_id", Id, ForeignKey(users.c.id), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("body", LongText, nullable=False),
+    _created_at(),
+    Column("updated_at", Timestamp(), nullable=False, default=utcnow),
+    # Pages of an organization's notes walk this index newest first.
+    Index(None, "org_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+note_tags = table(
+    "note_tags",
+    Column("note_id", Id, ForeignKey(notes.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(50), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Index(None, "tag", "note_id"),
+)
+
+idempotency_keys = table(
+    "idempotency_keys",
+    Column("user_id", Id, ForeignKey(users.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    # SHA-256 of the method, path and body the key was first used with.
+    Column("fingerprint", String(64), nullable=False),
+    # The answer to replay: status, JSON body and the headers worth keeping.
+    Column("status", Integer),
+    Column("body", LongText),
+    Column("headers", Text),
+    _created_at(),
+)
+
+settings = table(
+    "settings",
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
