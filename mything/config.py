@@ -42,7 +42,12 @@ DEFAULTS: dict[str, Any] = {
     "TRUST_REMOTE_USER": False,
     "TRUSTED_PROXIES": 0,
     "DOCS_ENABLED": True,
+    "METRICS_ENABLED": False,
+    "METRICS_TOKEN": "",
 }
+
+#: The shortest METRICS_TOKEN accepted.
+MIN_METRICS_TOKEN_LENGTH = 16
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -68,6 +73,17 @@ def database_uri(value: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def metrics_token(value: str) -> str:
+    """Check a scraper's token: none at all, or long enough not to be guessed."""
+    if value and len(value) < MIN_METRICS_TOKEN_LENGTH:
+        # The message must not repeat the token: it ends up in logs.
+        raise Invalid(
+            f"use at least {MIN_METRICS_TOKEN_LENGTH} characters, "
+            "or leave it empty to serve metrics without a token"
+        )
+    return value
+
+
 def _positive_int() -> All:
     return All(int, Range(min=1))
 
@@ -85,6 +101,8 @@ CONFIG_SCHEMA = Schema(
         "TRUST_REMOTE_USER": bool,
         "TRUSTED_PROXIES": All(int, Range(min=0, max=16)),
         "DOCS_ENABLED": bool,
+        "METRICS_ENABLED": bool,
+        "METRICS_TOKEN": All(str, metrics_token),
     },
     # Flask's own keys, and any a host adds for its own use, pass through.
     extra=ALLOW_EXTRA,
