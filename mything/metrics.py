@@ -41,7 +41,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
     from prometheus_client.registry import Collector
 
-    from .access import Exchange
+    from .access import AccessLog, Exchange
     from .app import ApiFlask
 
 #: Where the metrics are served, relative to wherever mything is mounted.
@@ -222,6 +222,6 @@ def init_app(app: ApiFlask) -> Metrics | None:
         ) from None
     metrics = Metrics(multiprocess_dir=directory)
     app.extensions["mything.metrics"] = metrics
-    access_log: Any = app.extensions["mything.access"]
+    access_log: AccessLog = app.extensions["mything.access"]
     access_log.listeners.append(metrics)
     return metrics
