@@ -43,14 +43,49 @@ timeout = 30
 # On a restart or a deploy, requests in flight get this long to finish.
 graceful_timeout = 30
 
-# Log each request to standard output, for the platform's log collector.
-# The X-Request-ID response header is the id mything chose for the request
-# (the client's own when it sent a sane one); it is in the error bodies and
-# mything's log lines too, so one id finds a request everywhere.
-accesslog = "-"
-access_log_format = (
-    '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s "%(a)s"'
-)
+# Logs: one JSON object per line on standard output, for the platform's log
+# collector. mything's access records (logger "mything.access": method,
+# route, status, duration_ms, request_id, user, response_bytes) replace
+# gunicorn's own access log, which would repeat each request with less in it;
+# gunicorn's error log (workers booting, exiting, timing out) and any warning
+# from elsewhere come out as JSON too. The request_id is the X-Request-ID
+# response header and is in every error body, so one id finds a request
+# everywhere. This is the application's logging configuration: mything itself
+# only logs to its loggers and never configures any.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "mything.logs.JSONFormatter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stdout",
+        },
+        "none": {"class": "logging.NullHandler"},
+    },
+    "root": {"level": "WARNING", "handlers": ["stdout"]},
+    "loggers": {
+        "mything": {"level": "INFO", "handlers": ["stdout"], "propagate": False},
+        "gunicorn.error": {"level": "INFO", "handlers": ["stdout"], "propagate": False},
+        "gunicorn.access": {"handlers": ["none"], "propagate": False},
+    },
+}
+
+
+# Prometheus metrics (MYTHING_METRICS_ENABLED=on, with mything[metrics]):
+# every worker counts its own requests, so that a scrape, which reaches one
+# worker, adds up all of them, point PROMETHEUS_MULTIPROC_DIR at an empty
+# directory that only this server uses (emptied before each start). The
+# values of a worker that dies stay in its files and are still counted; this
+# hook tells prometheus_client that the worker's requests are no longer in
+# progress.
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
 
 # gunicorn itself refuses request lines longer than this (default 4094) with
 # a small HTML 414, before mything sees the request. Its maximum leaves room

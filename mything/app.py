@@ -27,7 +27,7 @@ from werkzeug.routing import BaseConverter, MapAdapter
 from werkzeug.utils import find_modules, import_string
 from werkzeug.wsgi import get_host
 
-from . import cli, db, ratelimit
+from . import access, cli, db, metrics, ratelimit
 from .auth import NOT_CHECKED
 from .config import load_config
 from .encoding import SafeJSONProvider
@@ -268,6 +268,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> ApiFlask:
     register_blueprints(app)
     ratelimit.init_app(app)
     cli.register_commands(app)
+    access.init_app(app)
+    metrics.init_app(app)
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

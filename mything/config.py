@@ -54,6 +54,8 @@ DEFAULTS: dict[str, Any] = {
     "TRUST_REMOTE_USER": False,
     "TRUSTED_PROXIES": 0,
     "DOCS_ENABLED": True,
+    "METRICS_ENABLED": False,
+    "METRICS_TOKEN": "",
 }
 
 #: The type of the keys whose default (``None``) does not say it.
@@ -67,6 +69,9 @@ _DRIVERS = {
     "mariadb": "mariadb+pymysql",
     "sqlite": "sqlite",
 }
+
+#: The shortest METRICS_TOKEN accepted.
+MIN_METRICS_TOKEN_LENGTH = 16
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -100,6 +105,17 @@ def _timeout(value: object) -> float:
     return float(value)
 
 
+def metrics_token(value: str) -> str:
+    """Check a scraper's token: none at all, or long enough not to be guessed."""
+    if value and len(value) < MIN_METRICS_TOKEN_LENGTH:
+        # The message must not repeat the token: it ends up in logs.
+        raise Invalid(
+            f"use at least {MIN_METRICS_TOKEN_LENGTH} characters, "
+            "or leave it empty to serve metrics without a token"
+        )
+    return value
+
+
 def _positive_int() -> All:
     return All(int, Range(min=1))
 
@@ -127,6 +143,8 @@ CONFIG_SCHEMA = Schema(
         "TRUST_REMOTE_USER": bool,
         "TRUSTED_PROXIES": All(int, Range(min=0, max=16)),
         "DOCS_ENABLED": bool,
+        "METRICS_ENABLED": bool,
+        "METRICS_TOKEN": All(str, metrics_token),
     },
     # Flask's own keys, and any a host adds for its own use, pass through.
     extra=ALLOW_EXTRA,

@@ -60,7 +60,7 @@ def returns(schema: Any, status: int = 200) -> Callable[[F], F]:
 
 
 def undocumented(view: F) -> F:
-    """Leave ``view`` out of the OpenAPI document (static assets)."""
+    """Leave ``view`` out of the OpenAPI document (answers that are not JSON)."""
     view.documented = False  # type: ignore[attr-defined]
     return view
 

@@ -36,8 +36,8 @@ def wait_until_serving(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            raise RuntimeError(f"server exited with {process.returncode}:\n{output}")
+            said = process.stdout.read() if process.stdout else "(see its output file)"
+            raise RuntimeError(f"server exited with {process.returncode}:\n{said}")
         try:
             requests.get(url, timeout=1)
             return
@@ -55,17 +55,20 @@ def serving(
     env: Mapping[str, str] | None = None,
     cwd: Path | str | None = None,
     ready_path: str = "/healthz",
+    output: Path | None = None,
 ) -> Iterator[str]:
     """Run a server ``command`` listening on ``port``; yield its base URL.
 
     The server runs in a process group of its own, stopped when the block
-    ends: SIGTERM, then SIGKILL if it has not exited within 15 seconds.
+    ends: SIGTERM, then SIGKILL if it has not exited within 15 seconds. Its
+    standard output and error go to the file ``output`` when one is given.
     """
+    sink = open(output, "w") if output else subprocess.PIPE
     process = subprocess.Popen(
         command,
         env={**os.environ, **(env or {})},
         cwd=cwd,
-        stdout=subprocess.PIPE,
+        stdout=sink,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
@@ -84,6 +87,8 @@ def serving(
             process.wait()
         if process.stdout:
             process.stdout.close()
+        if output:
+            sink.close()
 
 
 @contextlib.contextmanager
@@ -95,10 +100,13 @@ def gunicorn(
     args: tuple[str, ...] = (),
     cwd: Path | str | None = None,
     ready_path: str = "/healthz",
+    output: Path | None = None,
 ) -> Iterator[str]:
     """Serve the WSGI ``app`` spec with gunicorn and yield its base URL."""
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
     command += ["--workers", str(workers), *args, app]
-    with serving(command, port=port, env=env, cwd=cwd, ready_path=ready_path) as url:
+    with serving(
+        command, port=port, env=env, cwd=cwd, ready_path=ready_path, output=output
+    ) as url:
         yield url

@@ -44,14 +44,28 @@ def test_the_demo_and_health_blueprints_are_found():
     assert {"demo", "health"} <= names
 
 
+def switched_on(app: Flask, module: types.ModuleType) -> bool:
+    """Whether ``app``'s configuration turns on the blueprint of ``module``."""
+    switch = getattr(module, "ENABLED_BY", None)
+    return switch is None or bool(app.config[switch])
+
+
 def test_every_blueprint_module_is_registered(app):
     for module in blueprint_modules():
-        assert app.blueprints[module.blueprint.name] is module.blueprint
+        if switched_on(app, module):
+            assert app.blueprints[module.blueprint.name] is module.blueprint
+        else:
+            assert module.blueprint.name not in app.blueprints
 
 
 def test_every_registered_blueprint_comes_from_the_blueprints_folder(app):
     found = {module.blueprint.name for module in blueprint_modules()}
-    assert set(app.blueprints) == found
+    assert set(app.blueprints) <= found
+
+
+def test_a_switched_off_blueprint_is_registered_once_switched_on(make_thing):
+    app = make_thing(METRICS_ENABLED=True).flask_app
+    assert "metrics" in app.blueprints
 
 
 def test_my_thing_is_a_wsgi_application(thing):

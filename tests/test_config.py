@@ -27,6 +27,8 @@ def in_tmp_path(tmp_path, monkeypatch):
         ("RATELIMIT_ENABLED", True),
         ("TRUST_REMOTE_USER", False),
         ("TRUSTED_PROXIES", 0),
+        ("METRICS_ENABLED", False),
+        ("METRICS_TOKEN", ""),
     ],
 )
 def test_defaults(key, value):

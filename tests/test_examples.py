@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import runpy
@@ -146,18 +147,35 @@ def test_dev_runner_serves_with_flask_run(tmp_path):
 
 
 @pytest.mark.slow
-def test_gunicorn_conf_serves_mything_and_logs_request_ids(tmp_path):
+def test_gunicorn_conf_logs_json_lines_with_request_ids(tmp_path):
     config_file = EXAMPLES / "gunicorn.conf.py"
     settings = runpy.run_path(str(config_file))
-    access_log = tmp_path / "access.log"
+    output = tmp_path / "output.log"
     env = {"MYTHING_DATABASE_URI": f"sqlite:///{tmp_path / 'served.db'}"}
-    args = ("-c", str(config_file), "--access-logfile", str(access_log))
-    with gunicorn(settings["wsgi_app"], env=env, args=args, cwd=tmp_path) as url:
+    args = ("-c", str(config_file))
+    with gunicorn(
+        settings["wsgi_app"], env=env, args=args, cwd=tmp_path, output=output
+    ) as url:
         response = requests.get(
             url + "/add?a=1&b=2", headers={"X-Request-ID": "abc-123"}, timeout=10
         )
+        hostile = requests.get(
+            url + '/orgs/a"b/notes', headers={"X-Request-ID": 'x"y'}, timeout=10
+        )
     assert response.json() == {"sum": 3}
-    logged = [line for line in access_log.read_text().splitlines() if "/add" in line]
-    assert len(logged) == 1
-    assert "request_id=abc-123" in logged[0]
-    assert '"GET /add?a=1&b=2 HTTP/1.1" 200' in logged[0]
+    # Every line gunicorn and mything wrote, until gunicorn stopped, is JSON.
+    lines = [json.loads(line) for line in output.read_text().splitlines()]
+    messages = [line["message"] for line in lines if line["logger"] == "gunicorn.error"]
+    assert any(message.startswith("Booting worker") for message in messages)
+    assert any(message.startswith("Shutting down") for message in messages)
+    access = [line for line in lines if line["logger"] == "mything.access"]
+    added = [line for line in access if line["route"] == "/add"]
+    assert [(line["request_id"], line["status"], line["user"]) for line in added] == [
+        ("abc-123", 200, None)
+    ]
+    assert added[0]["method"] == "GET"
+    assert added[0]["response_bytes"] == len(response.content)
+    assert added[0]["duration_ms"] >= 0
+    (refused,) = [line for line in access if line["route"] == "/orgs/<slug>/notes"]
+    assert refused["request_id"] == hostile.headers["X-Request-ID"] != 'x"y'
+    assert refused["status"] == 401

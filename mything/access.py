@@ -1,0 +1,194 @@
+"""Access records: one log record per request, on the logger ``mything.access``.
+
+Every request that reaches mything, whatever its answer (errors, 404s, 429s
+and 304s too), leaves one record at INFO. Its message is a readable line::
+
+    GET /orgs/<slug>/notes 200 1532B 4.1ms user=alice request_id=4f2a9c...
+
+and the record carries each part as an attribute, for a structured
+formatter (such as :class:`mything.logs.JSONFormatter`) or a filter:
+
+=================  ==========================================================
+``method``         the HTTP method (``_OTHER`` for one that is not a token)
+``route``          the URL rule that matched, ``/orgs/<slug>/notes``, or
+                   ``<unmatched>``: never the raw path, which may be anything
+``status``         the response status, an int
+``duration_ms``    from the request's arrival until its response was ready
+``request_id``     the same value as the ``X-Request-ID`` response header
+``user``           the caller's name, or ``None`` (anonymous, or not asked)
+``response_bytes`` the body's ``Content-Length`` (``None`` if streamed)
+=================  ==========================================================
+
+Headers, tokens, query strings and bodies are never part of it.
+
+:class:`AccessLog` is a WSGI middleware around the Flask app's
+``wsgi_app``, so it times everything Flask does, including the rate limit
+that may refuse a request before any view runs. It reads what mything
+learned about the request from the request object (``request.url_rule``,
+``request.authentication``), which Werkzeug keeps in the environ: building
+the record never queries the database. Other parts of mything (the metrics)
+listen to the same measurement instead of timing requests again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .logs import prepare_loggers
+from .requestid import request_id
+from .services import User
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from .app import ApiFlask
+
+logger = logging.getLogger("mything.access")
+
+#: The ``route`` of a request that matched no URL rule (404, 405).
+UNMATCHED = "<unmatched>"
+#: The ``method`` of a request whose method is not an HTTP token; the name
+#: comes from OpenTelemetry's HTTP conventions.
+OTHER_METHOD = "_OTHER"
+
+_METHOD = re.compile(r"[A-Z]{1,20}\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request and its response, as an operator sees them."""
+
+    method: str
+    route: str
+    status: int
+    #: Seconds from the request's arrival until its response was ready.
+    duration: float
+    request_id: str
+    user: str | None
+    response_bytes: int | None
+
+
+class Listener(Protocol):
+    """Something told about every request, such as :class:`mything.metrics.Metrics`."""
+
+    def request_started(self, environ: WSGIEnvironment, method: str) -> None:
+        """Called when a request arrives, before Flask sees it."""
+
+    def request_finished(self, environ: WSGIEnvironment, exchange: Exchange) -> None:
+        """Called once its response is ready, with what it was."""
+
+
+class AccessLog:
+    """WSGI middleware that times each request and logs its access record."""
+
+    def __init__(self, wsgi_app: WSGIApplication) -> None:
+        self.wsgi_app = wsgi_app
+        #: Told about every request, in this order.
+        self.listeners: list[Listener] = []
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        started = time.perf_counter()
+        # Chosen now, so that every record logged while answering can carry it.
+        request_id(environ)
+        method = environ.get("REQUEST_METHOD", "")
+        if not _METHOD.match(method):
+            method = OTHER_METHOD
+        for listener in self.listeners:
+            listener.request_started(environ, method)
+        sent: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            sent["status"], sent["headers"] = status, headers
+            # Werkzeug's request keeps itself in the environ, and Flask takes
+            # it out when the request ends, after starting the response.
+            sent["request"] = environ.get("werkzeug.request")
+            return start_response(status, headers, *exc_info)
+
+        try:
+            return self.wsgi_app(environ, capture)
+        finally:
+            exchange = describe(environ, method, sent, time.perf_counter() - started)
+            log(exchange)
+            for listener in self.listeners:
+                listener.request_finished(environ, exchange)
+
+
+def describe(
+    environ: WSGIEnvironment, method: str, sent: dict[str, Any], duration: float
+) -> Exchange:
+    """Return the :class:`Exchange` of a request whose response was ``sent``.
+
+    ``sent`` holds what the app passed to ``start_response``, and the
+    request object as it was then. An app that raised instead of answering
+    (a worker being stopped) is recorded as the 500 that the server answers
+    for it.
+    """
+    request = sent.get("request")
+    rule = getattr(request, "url_rule", None)
+    authentication = getattr(request, "authentication", None)
+    status = int(sent["status"][:3]) if sent else 500
+    length = next(
+        (
+            value
+            for key, value in sent.get("headers", ())
+            if key.lower() == "content-length"
+        ),
+        None,
+    )
+    if length is None and (status in (204, 304) or method == "HEAD"):
+        length = 0
+    return Exchange(
+        method=method,
+        route=rule.rule if rule is not None else UNMATCHED,
+        status=status,
+        duration=duration,
+        request_id=request_id(environ),
+        user=authentication.name if isinstance(authentication, User) else None,
+        response_bytes=int(length) if length is not None else None,
+    )
+
+
+def log(exchange: Exchange) -> None:
+    """Log the access record of ``exchange`` on ``mything.access``, at INFO."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    duration_ms = round(exchange.duration * 1000, 3)
+    logger.info(
+        "%s %s %s %sB %.1fms user=%s request_id=%s",
+        exchange.method,
+        exchange.route,
+        exchange.status,
+        "-" if exchange.response_bytes is None else exchange.response_bytes,
+        duration_ms,
+        exchange.user or "-",
+        exchange.request_id,
+        extra={
+            "method": exchange.method,
+            "route": exchange.route,
+            "status": exchange.status,
+            "duration_ms": duration_ms,
+            "request_id": exchange.request_id,
+            "user": exchange.user,
+            "response_bytes": exchange.response_bytes,
+        },
+    )
+
+
+def init_app(app: ApiFlask) -> AccessLog:
+    """Log an access record for every request of ``app``; return the middleware.
+
+    The middleware is kept as ``app.extensions["mything.access"]``, where
+    other parts of mything add their listeners.
+    """
+    prepare_loggers()
+    access_log = AccessLog(app.wsgi_app)
+    app.wsgi_app = access_log  # type: ignore[method-assign]
+    app.extensions["mything.access"] = access_log
+    return access_log

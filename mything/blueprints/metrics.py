@@ -1,0 +1,44 @@
+"""``/metrics``: the Prometheus metrics of this app (see :mod:`mything.metrics`).
+
+Registered only when ``METRICS_ENABLED`` is on. The endpoint is never rate
+limited (a scraper must not be refused) and never counted in the metrics it
+serves. With ``METRICS_TOKEN`` set, a scrape must send
+``Authorization: Bearer <METRICS_TOKEN>``, or it gets a 401; the token is
+the scraper's own, not a user's.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, Response, current_app, request
+
+from ..errors import Unauthorized
+from ..openapi import undocumented
+from ..ratelimit import unlimited
+
+blueprint = Blueprint("metrics", __name__)
+
+#: The setting that decides whether an app registers this blueprint.
+ENABLED_BY = "METRICS_ENABLED"
+
+
+@blueprint.get("/metrics")
+@unlimited
+@undocumented
+def scrape() -> Response:
+    """The metrics in the Prometheus text format (or OpenMetrics, if asked)."""
+    token = current_app.config["METRICS_TOKEN"]
+    if token and not _sends_token(token):
+        raise Unauthorized("A valid metrics token is required.")
+    metrics = current_app.extensions["mything.metrics"]
+    body, content_type = metrics.exposition(request.headers.get("Accept"))
+    return current_app.response_class(body, content_type=content_type)
+
+
+def _sends_token(token: str) -> bool:
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    # Compared in constant time, like user tokens.
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        sent.encode(), token.encode()
+    )
