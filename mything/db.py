@@ -129,6 +129,10 @@ notes = Table(
     Column("author_id", Id, ForeignKey("users.id"), nullable=False),
     Column("title", String(200), nullable=False),
     Column("body", Text, nullable=False),
+    # 1 when created, one more on every change; the note's ETag is made from
+    # it, and writes that name the version they expect check it atomically.
+    # The server default gives notes stored before the column existed 1.
+    Column("version", Integer, nullable=False, default=1, server_default="1"),
     _created_at(),
     Column("updated_at", DateTime(timezone=True), nullable=False, default=utcnow),
     # Pages of an organization's notes walk this index newest first.
