@@ -1,5 +1,9 @@
 """Fixtures for mything's tests: the talk's ``app``, ``client`` and ``thing``.
 
+The ``browser`` fixture is a headless Chromium: Debian's ``chromium``
+package (``/usr/bin/chromium``, or the path in ``MYTHING_TEST_CHROMIUM``),
+driven by the ``playwright`` Python package, never a downloaded browser.
+
 Every test gets its own database. Tests marked ``@pytest.mark.databases(
 "sqlite", "postgresql")`` run once per backend; PostgreSQL tests use a schema
 of their own in the database named by ``MYTHING_TEST_POSTGRESQL_URI``
@@ -14,6 +18,8 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy
@@ -23,6 +29,9 @@ from mything import MyThing
 from mything.app import ApiFlask
 from mything.db import get_database, metadata
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
 pytest_plugins = ["pytester"]
 
 POSTGRESQL_URI = os.environ.get(
@@ -30,6 +39,19 @@ POSTGRESQL_URI = os.environ.get(
     "postgresql+psycopg://postgres@127.0.0.1:5432/test",
 )
 REQUIRE_SERVICES = os.environ.get("MYTHING_TEST_REQUIRE_SERVICES") == "1"
+CHROMIUM = os.environ.get("MYTHING_TEST_CHROMIUM", "/usr/bin/chromium")
+# Without these, a Chromium on a machine with no internet access waits for
+# its own background services (updates, sync, QUIC probes) to time out.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -170,3 +192,20 @@ def alice(thing: MyThing) -> Caller:
 def bob(thing: MyThing) -> Caller:
     """The user bob, with a token."""
     return make_caller(thing, "bob")
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """A headless Chromium driven by Playwright, or a skip saying what is missing."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the playwright package is not installed")
+    if not Path(CHROMIUM).is_file():
+        unavailable(f"Chromium is not installed at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
