@@ -39,7 +39,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .logs import prepare_loggers
 from .requestid import request_id
 from .services import User
 
@@ -187,7 +186,6 @@ def init_app(app: ApiFlask) -> AccessLog:
     The middleware is kept as ``app.extensions["mything.access"]``, where
     other parts of mything add their listeners.
     """
-    prepare_loggers()
     access_log = AccessLog(app.wsgi_app)
     app.wsgi_app = access_log  # type: ignore[method-assign]
     app.extensions["mything.access"] = access_log

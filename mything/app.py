@@ -27,7 +27,7 @@ from werkzeug.routing import BaseConverter, MapAdapter
 from werkzeug.utils import find_modules, import_string
 from werkzeug.wsgi import get_host
 
-from . import access, cli, db, metrics, ratelimit
+from . import access, cli, cors, db, logs, metrics, ratelimit
 from .auth import NOT_CHECKED
 from .config import load_config
 from .encoding import SafeJSONProvider
@@ -253,6 +253,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> ApiFlask:
     """Create a mything Flask app; ``config`` overrides every other source."""
     # No static folder: Flask would serve mything/static at /static, outside
     # the docs blueprint (which serves those files, and can be switched off).
+    # First, so that nothing mything logs while starting reaches Python's
+    # last-resort handler (or Flask's) instead of the host's configuration.
+    logs.prepare_loggers()
     app = ApiFlask("mything", static_folder=None)
     # "/orgs//notes" is a 404 in JSON, not Werkzeug's HTML redirect to a
     # merged path.
@@ -267,6 +270,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> ApiFlask:
     register_error_handlers(app)
     register_blueprints(app)
     ratelimit.init_app(app)
+    cors.init_app(app)
     cli.register_commands(app)
     access.init_app(app)
     metrics.init_app(app)

@@ -1,8 +1,8 @@
 """The ``mything`` command: Flask's CLI for a mything app, plus admin commands.
 
 ``mything run``, ``mything routes`` and ``mything shell`` come from Flask;
-``init-db``, ``db upgrade|downgrade|current|history``, ``create-user`` and
-``create-token`` are mything's own. The
+``init-db``, ``db upgrade|downgrade|current|history``, ``create-user``,
+``create-token`` and ``openapi`` are mything's own. The
 same commands work as ``flask --app mything ...``. Configuration comes from
 ``MYTHING_*`` variables and the ``MYTHING_CONFIG`` file, as for gunicorn.
 """
@@ -16,7 +16,7 @@ import click
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.exc import DBAPIError
 
-from . import migrations, services
+from . import migrations, openapi, services
 from .db import commit_db, get_database
 from .errors import ApiException, ConfigError
 from .schemas import NEW_USER
@@ -104,6 +104,27 @@ def create_token_command(name: str) -> None:
     click.echo(_run(lambda: services.create_token(name)))
 
 
+@click.command("openapi")
+@click.option(
+    "--output",
+    "-o",
+    type=click.File("wb"),
+    default="-",
+    help="The file to write (default: standard output).",
+)
+@click.option(
+    "--server-url",
+    default="/",
+    show_default=True,
+    help="The server URL in the document, as GET /openapi.json would give it "
+    "when served there (for instance https://example.com/api).",
+)
+@with_appcontext
+def openapi_command(output: Any, server_url: str) -> None:
+    """Write the OpenAPI 3.1 document, with sorted keys, byte for byte the same."""
+    output.write(openapi.render_document(server_url) + b"\n")
+
+
 def _run(operation: Any) -> Any:
     try:
         result = operation()
@@ -119,6 +140,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token_command)
+    app.cli.add_command(openapi_command)
 
 
 def _create_app() -> Flask:

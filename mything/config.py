@@ -20,6 +20,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Config
 from sqlalchemy.engine import make_url
@@ -56,6 +57,8 @@ DEFAULTS: dict[str, Any] = {
     "DOCS_ENABLED": True,
     "METRICS_ENABLED": False,
     "METRICS_TOKEN": "",
+    "REQUIRE_IF_MATCH": False,
+    "CORS_ORIGINS": [],
 }
 
 #: The type of the keys whose default (``None``) does not say it.
@@ -116,6 +119,48 @@ def metrics_token(value: str) -> str:
     return value
 
 
+def cors_origins(value: str | list[str]) -> list[str]:
+    """Check ``CORS_ORIGINS``: exact origins, or ``["*"]`` for any origin.
+
+    A string is a comma-separated list (the form environment variables
+    give). Each entry must be an origin as a browser writes it in the
+    ``Origin`` header, because that header is compared with it exactly.
+    """
+    entries = value.split(",") if isinstance(value, str) else value
+    if not isinstance(entries, list | tuple) or not all(
+        isinstance(entry, str) for entry in entries
+    ):
+        raise Invalid("expected a list of origins, or a comma-separated string")
+    origins = [entry.strip() for entry in entries if entry.strip()]
+    if "*" in origins and len(origins) > 1:
+        raise Invalid("'*' allows every origin and must be the only entry")
+    for origin in origins:
+        if origin != "*" and not _is_origin(origin):
+            raise Invalid(
+                f"{origin!r} is not an origin; write scheme://host[:port] as a "
+                "browser sends it, in lowercase, without a path or trailing slash "
+                "(like https://app.example.com)"
+            )
+    return origins
+
+
+def _is_origin(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return False
+    default_port = {"http": 80, "https": 443}.get(parts.scheme)
+    return (
+        default_port is not None
+        and bool(parts.hostname)
+        and port != default_port
+        and f"{parts.scheme}://{parts.netloc}" == text
+        and "@" not in parts.netloc
+        and text == text.lower()
+    )
+
+
 def _positive_int() -> All:
     return All(int, Range(min=1))
 
@@ -145,6 +190,8 @@ CONFIG_SCHEMA = Schema(
         "DOCS_ENABLED": bool,
         "METRICS_ENABLED": bool,
         "METRICS_TOKEN": All(str, metrics_token),
+        "REQUIRE_IF_MATCH": bool,
+        "CORS_ORIGINS": cors_origins,
     },
     # Flask's own keys, and any a host adds for its own use, pass through.
     extra=ALLOW_EXTRA,
@@ -230,6 +277,9 @@ def _parse(key: str, raw: str, kind: type) -> Any:
             f"invalid configuration value for {key} (from {ENV_PREFIX}{key}): "
             f"expected on/off, true/false or 1/0, got {raw!r}"
         )
+    if kind is list:
+        # Comma-separated; cors_origins checks the entries.
+        return text
     if kind is int or kind is float:
         try:
             return kind(text)

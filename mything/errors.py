@@ -17,6 +17,8 @@ The hierarchy is small; each subclass only sets defaults::
      +-- Forbidden               403 forbidden
      +-- NotFound                404 not_found
      +-- Conflict                409 conflict
+     +-- PreconditionFailed      412 precondition_failed
+     +-- PreconditionRequired    428 precondition_required
      +-- Unavailable             503 unavailable, Retry-After
 
 Werkzeug's HTTP errors (404, 405, 413, ...), database outages and unhandled
@@ -51,8 +53,10 @@ CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    412: "precondition_failed",
     413: "payload_too_large",
     422: "unprocessable_content",
+    428: "precondition_required",
     429: "rate_limited",
     500: "internal_error",
     503: "unavailable",
@@ -180,6 +184,20 @@ class Conflict(ApiException):
 
     status = 409
     message = "The request conflicts with the current state."
+
+
+class PreconditionFailed(ApiException):
+    """An ``If-Match`` names a version that is no longer the current one."""
+
+    status = 412
+    message = "The note has changed since you read it; read it again and retry."
+
+
+class PreconditionRequired(ApiException):
+    """A write came without ``If-Match`` where the server requires one."""
+
+    status = 428
+    message = "Send If-Match with the ETag of the note you read."
 
 
 class Unavailable(ApiException):

@@ -54,7 +54,7 @@ KEY_PATTERN = r"[\x21-\x7e]{1,255}"
 _VALID_KEY = re.compile(KEY_PATTERN)
 
 # The response headers worth replaying; the rest are made anew.
-_STORED_HEADERS = ("Location",)
+_STORED_HEADERS = ("Location", "ETag")
 
 
 class KeyReused(ApiException):

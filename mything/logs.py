@@ -35,7 +35,7 @@ from .requestid import ENVIRON_KEY
 
 #: Every logger mything logs to. A filter applies only to records logged on
 #: its own logger, not to those its children pass up, so each one gets it.
-LOGGER_NAMES = ("mything", "mything.access")
+LOGGER_NAMES = ("mything", "mything.access", "mything.db")
 
 # The attributes every LogRecord has; anything else was added by ``extra=``
 # or a filter, and is a field of its own in the JSON object.

@@ -8,12 +8,15 @@ URL map and reads what the decorators left on each view:
 ``args_schema``             :func:`~mything.validation.argsschema`
 ``requires_auth``           :func:`~mything.auth.authenticated`
 ``response_schema/status``  :func:`returns`
+``response_headers``        :func:`returns`
+``preconditions``           :mod:`mything.conditional`'s decorators
 ``rate_limited``            :func:`~mything.ratelimit.unlimited`
 docstring                   summary and description
 ==========================  ==============================================
 
 so a new endpoint module appears in the document as soon as it is
-registered. voluptuous schemas become JSON Schema through
+registered. :func:`render_document` is the same document as text, for
+``mything openapi``. voluptuous schemas become JSON Schema through
 `voluptuous-openapi <https://github.com/home-assistant-libs/voluptuous-openapi>`_;
 mything's own validators describe themselves with a ``json_schema``
 attribute (see :mod:`mything.validation`).
@@ -23,14 +26,15 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import orjson
 import voluptuous
 from flask import current_app, request
 from voluptuous_openapi import UNSUPPORTED, OpenApiVersion, convert
 
-from . import __version__, idempotency
+from . import __version__, conditional, idempotency
 from .schemas import ERROR
 
 if TYPE_CHECKING:
@@ -48,12 +52,19 @@ _CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {
 _PARAMETER = re.compile(r"<(?:(?P<converter>[a-zA-Z_]+)(?:\([^>]*\))?:)?(?P<name>\w+)>")
 
 
-def returns(schema: Any, status: int = 200) -> Callable[[F], F]:
-    """Declare what a view answers on success, for the OpenAPI document."""
+def returns(
+    schema: Any, status: int = 200, *, headers: Sequence[str] = ()
+) -> Callable[[F], F]:
+    """Declare what a view answers on success, for the OpenAPI document.
+
+    ``headers`` names response headers described in the document's
+    components (``"ETag"``), beyond those every answer carries.
+    """
 
     def decorator(view: F) -> F:
         view.response_schema = schema  # type: ignore[attr-defined]
         view.response_status = status  # type: ignore[attr-defined]
+        view.response_headers = tuple(headers)  # type: ignore[attr-defined]
         return view
 
     return decorator
@@ -94,10 +105,12 @@ def _describe_validator(schema: Any) -> Any:
     return dict(described)
 
 
-def build_document() -> dict[str, Any]:
-    """Return the OpenAPI document of the current app, as seen by this request.
+def build_document(server_url: str | None = None) -> dict[str, Any]:
+    """Return the OpenAPI document of the current app.
 
-    Everything but the server URL is built on the first call and kept.
+    Its server URL is ``server_url``, or else the URL that this request
+    reached mything under, mount prefix included. Everything but the
+    server URL is built on the first call and kept.
     """
     document = current_app.extensions.get("mything.openapi")
     if document is None:
@@ -111,8 +124,20 @@ def build_document() -> dict[str, Any]:
             "paths": _paths(current_app),  # type: ignore[arg-type]
             "components": _components(),
         }
-    # The URL this document was fetched under, mount prefix included.
-    return {**document, "servers": [{"url": request.url_root.rstrip("/")}]}
+    if server_url is None:
+        server_url = request.url_root
+    return {**document, "servers": [{"url": server_url.rstrip("/") or "/"}]}
+
+
+def render_document(server_url: str) -> bytes:
+    """Return the OpenAPI document as indented JSON, the same bytes every time.
+
+    Keys are sorted and everything else is generated in a fixed order, so
+    the output of two runs (or two versions, in a code review) differs only
+    where the API does.
+    """
+    document = build_document(server_url)
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
 
 
 def _paths(app: ApiFlask) -> dict[str, Any]:
@@ -152,7 +177,10 @@ def _operation(
         "operationId": rule.endpoint.replace(".", "_"),
         "summary": summary,
         "tags": [rule.endpoint.partition(".")[0]],
-        "parameters": parameters + _query_parameters(view) + _header_parameters(view),
+        "parameters": parameters
+        + _query_parameters(view)
+        + _header_parameters(view)
+        + _condition_parameters(view),
     }
     if description.strip():
         operation["description"] = description.strip()
@@ -199,12 +227,47 @@ def _header_parameters(view: Callable) -> list[dict[str, Any]]:
     ]
 
 
+def _condition_parameters(view: Callable) -> list[dict[str, Any]]:
+    kind = getattr(view, "preconditions", None)
+    if kind is None:
+        return []
+    headers = ["If-Match", "If-None-Match"] if kind == "read" else ["If-Match"]
+    return [
+        {
+            "name": header,
+            "in": "header",
+            "required": header == "If-Match" and _requires_if_match(view),
+            "description": _CONDITION_DESCRIPTIONS[header],
+            "schema": {"type": "string", "maxLength": conditional.MAX_HEADER_LENGTH},
+        }
+        for header in headers
+    ]
+
+
+def _requires_if_match(view: Callable) -> bool:
+    # Writes without If-Match are a 428 where the app requires it.
+    return bool(
+        getattr(view, "preconditions", None) == "write"
+        and current_app.config["REQUIRE_IF_MATCH"]
+    )
+
+
+_CONDITION_DESCRIPTIONS = {
+    "If-Match": "Only if the note's current ETag is listed (strong comparison; "
+    '"*" matches any existing note); otherwise 412 and nothing changes.',
+    "If-None-Match": "Unless the note's current ETag is listed (weak comparison); "
+    "if it is, 304 with no body.",
+}
+
+
 def _responses(view: Callable, *, limited: bool) -> dict[str, Any]:
     status = getattr(view, "response_status", 200)
     schema = getattr(view, "response_schema", None)
     headers: dict[str, Any] = {
         "X-Request-ID": {"$ref": "#/components/headers/RequestId"}
     }
+    for name in getattr(view, "response_headers", ()):
+        headers[name] = {"$ref": f"#/components/headers/{name.replace('-', '')}"}
     if limited:
         headers.update(_RATE_LIMIT_HEADERS)
     success: dict[str, Any] = {"description": _DESCRIPTIONS.get(status, "OK")}
@@ -217,6 +280,13 @@ def _responses(view: Callable, *, limited: bool) -> dict[str, Any]:
         headers["Location"] = {"$ref": "#/components/headers/Location"}
     success["headers"] = headers
     responses: dict[str, Any] = {str(status): success}
+    kind = getattr(view, "preconditions", None)
+    if kind == "read":
+        responses["304"] = {"$ref": "#/components/responses/NotModified"}
+    if kind is not None:
+        responses["412"] = {"$ref": "#/components/responses/PreconditionFailed"}
+    if _requires_if_match(view):
+        responses["428"] = {"$ref": "#/components/responses/PreconditionRequired"}
     if limited:
         responses["429"] = {"$ref": "#/components/responses/RateLimited"}
     responses["default"] = {"$ref": "#/components/responses/Error"}
@@ -263,10 +333,35 @@ def _components() -> dict[str, Any]:
             "RateLimitPolicy": _header('IETF policy, e.g. `"default";q=600;w=60`.'),
             "RateLimit": _header('IETF usage, e.g. `"default";r=599;t=60`.'),
             "RetryAfter": _header("Seconds to wait before retrying.", "integer"),
+            "ETag": _header(
+                'The strong entity tag of the note (`"<id>-<version>"`): send '
+                "it back in If-Match to change only this version, or in "
+                "If-None-Match to skip downloading it again."
+            ),
         },
         "responses": {
             "Error": {
                 "description": "An error, in mything's one error shape.",
+                "headers": request_id,
+                "content": error,
+            },
+            "NotModified": {
+                "description": "Not Modified: the note still has the ETag in "
+                "If-None-Match. No body.",
+                "headers": {
+                    **request_id,
+                    "ETag": {"$ref": "#/components/headers/ETag"},
+                },
+            },
+            "PreconditionFailed": {
+                "description": "The note has changed since the ETag in If-Match "
+                "(code `precondition_failed`); nothing was changed.",
+                "headers": request_id,
+                "content": error,
+            },
+            "PreconditionRequired": {
+                "description": "This server requires If-Match on writes (code "
+                "`precondition_required`); nothing was changed.",
                 "headers": request_id,
                 "content": error,
             },

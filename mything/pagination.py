@@ -28,7 +28,11 @@ from sqlalchemy import ColumnElement, Row, Select
 from .db import get_database, get_db
 from .errors import ValidationError
 
+#: The longest cursor accepted; the ones issued are far shorter.
 MAX_CURSOR_LENGTH = 512
+#: The characters of a cursor, as a regular expression character class:
+#: itsdangerous's URL-safe base64 payload and signature, joined by a dot.
+CURSOR_ALPHABET = "A-Za-z0-9_.-"
 
 
 def load_page(

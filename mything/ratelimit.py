@@ -17,7 +17,9 @@ Every limited response carries the limit in two conventions::
     RateLimit: "default";r=599;t=60
 
 and a caller over the limit gets a 429 with ``Retry-After``. Probes and
-documentation (views marked :func:`unlimited`) are never limited.
+documentation (views marked :func:`unlimited`) are never limited, nor are
+CORS preflights: the browser sends one before the request it asks about,
+which is counted itself.
 
 If the storage fails while running (Redis restarts), mything fails *open*:
 requests are served without a limit and without limit headers, and a
@@ -42,6 +44,7 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from .auth import current_user
+from .cors import is_preflight
 from .errors import ApiException, ConfigError
 
 if TYPE_CHECKING:
@@ -142,7 +145,7 @@ class RateLimiter:
 
         The request keeps its rate limit headers, for its response.
         """
-        if request.endpoint in self.unlimited_endpoints:
+        if request.endpoint in self.unlimited_endpoints or is_preflight(request):
             return
         request.rate_limit_headers = self.hit(caller_key(request)) or ()
 

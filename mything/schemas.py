@@ -11,14 +11,17 @@ from __future__ import annotations
 from voluptuous import (
     PREVENT_EXTRA,
     REMOVE_EXTRA,
+    All,
     Any,
     Datetime,
     In,
     Optional,
+    Range,
     Required,
     Schema,
 )
 
+from .pagination import CURSOR_ALPHABET, MAX_CURSOR_LENGTH
 from .validation import (
     integer,
     matching,
@@ -50,8 +53,18 @@ ADD_QUERY = Schema(
     {Required("a"): query_integer, Required("b"): query_integer}, extra=REMOVE_EXTRA
 )
 
+# What the server issues as next_cursor, so that the OpenAPI document tells
+# generated clients and fuzzers which values could ever be valid. An empty
+# cursor is the first page.
+CURSOR = matching(
+    f"[{CURSOR_ALPHABET}]{{0,{MAX_CURSOR_LENGTH}}}",
+    description=f"a next_cursor of this list (at most {MAX_CURSOR_LENGTH} "
+    "characters of A-Z, a-z, 0-9, '-', '_' and '.')",
+    max_length=MAX_CURSOR_LENGTH,
+)
+
 PAGE_QUERY = Schema(
-    {Optional("limit"): page_limit, Optional("cursor"): str}, extra=REMOVE_EXTRA
+    {Optional("limit"): page_limit, Optional("cursor"): CURSOR}, extra=REMOVE_EXTRA
 )
 NOTES_QUERY = PAGE_QUERY.extend({Optional("tag"): TAG})
 
@@ -78,6 +91,14 @@ NOTE_CHANGES = Schema(
     extra=PREVENT_EXTRA,
 )
 NEW_USER = Schema({Required("name"): USER_NAME})
+# The version a Python caller expects a note to be at (``if_match=3``).
+IF_MATCH = Schema(
+    {
+        Required("if_match"): All(
+            integer, Range(min=1, msg="must be a version, 1 or more")
+        )
+    }
+)
 
 # What the API answers. These document responses in the OpenAPI document
 # (through ``@returns``) and are checked against real responses in the tests.
@@ -103,6 +124,7 @@ NOTE = Schema(
         Required("body"): str,
         Required("tags"): [str],
         Required("author"): str,
+        Required("version"): int,
         Required("created_at"): TIMESTAMP,
         Required("updated_at"): TIMESTAMP,
     }

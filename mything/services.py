@@ -19,12 +19,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Row, Select, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import tokens
+from .conditional import Precondition
 from .db import get_db
-from .errors import Conflict, Forbidden, NotFound, ValidationError
+from .errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    ValidationError,
+)
 from .pagination import load_page
 from .schemas import SLUG, USER_NAME
 from .tables import (
@@ -309,6 +318,7 @@ def _note_query() -> Select:
         notes.c.id,
         notes.c.title,
         notes.c.body,
+        notes.c.version,
         users.c.name.label("author"),
         notes.c.created_at,
         notes.c.updated_at,
@@ -332,6 +342,7 @@ def _serialize_notes(rows: Sequence[Row]) -> list[dict[str, Any]]:
             "body": row.body,
             "tags": tags[row.id],
             "author": row.author,
+            "version": row.version,
             "created_at": isoformat(row.created_at),
             "updated_at": isoformat(row.updated_at),
         }
@@ -426,24 +437,77 @@ def get_note(user: User, slug: str, note_id: int) -> dict[str, Any]:
     return _serialize_notes([_find_note(org, note_id)])[0]
 
 
-def update_note(user: User, slug: str, note_id: int, **changes: Any) -> dict[str, Any]:
-    """Change some of a note's title, body and tags; return the note."""
+def update_note(
+    user: User,
+    slug: str,
+    note_id: int,
+    *,
+    if_match: Precondition | None = None,
+    **changes: Any,
+) -> dict[str, Any]:
+    """Change some of a note's title, body and tags; return the note.
+
+    A change makes a new version. With ``if_match``, the note is changed
+    only if its version is one that ``if_match`` allows (else a 412); the
+    version is checked by the statement that writes, so of two writers who
+    read the same version, exactly one succeeds.
+    """
     org = find_organization(user, slug)
-    _find_note(org, note_id)
-    fields = {key: value for key, value in changes.items() if key != "tags"}
-    if changes:
-        get_db().execute(
-            update(notes)
-            .where(notes.c.id == note_id)
-            .values(**fields, updated_at=utcnow())
-        )
-    if "tags" in changes:
-        _write_tags(note_id, list(changes["tags"]))
+    current = _serialize_notes([_find_note(org, note_id)])[0]
+    _require_precondition(if_match)
+    changed = {key: value for key, value in changes.items() if current[key] != value}
+    if not changed:
+        # Nothing to write, so nothing to lose: the note stays as it is.
+        if if_match is not None and not if_match.allows(current["version"]):
+            raise PreconditionFailed()
+        return current
+    fields = {key: value for key, value in changed.items() if key != "tags"}
+    _write_note(
+        update(notes).values(
+            **fields, version=notes.c.version + 1, updated_at=utcnow()
+        ),
+        org,
+        note_id,
+        if_match,
+    )
+    if "tags" in changed:
+        _write_tags(note_id, list(changed["tags"]))
     return _serialize_notes([_find_note(org, note_id)])[0]
 
 
-def delete_note(user: User, slug: str, note_id: int) -> None:
-    """Delete a note of one of the user's organizations."""
+def delete_note(
+    user: User, slug: str, note_id: int, *, if_match: Precondition | None = None
+) -> None:
+    """Delete a note of one of the user's organizations.
+
+    With ``if_match``, only if its version is one that ``if_match`` allows.
+    """
     org = find_organization(user, slug)
     _find_note(org, note_id)
-    get_db().execute(delete(notes).where(notes.c.id == note_id))
+    _require_precondition(if_match)
+    _write_note(delete(notes), org, note_id, if_match)
+
+
+def _require_precondition(if_match: Precondition | None) -> None:
+    if if_match is None and current_app.config["REQUIRE_IF_MATCH"]:
+        raise PreconditionRequired()
+
+
+def _write_note(
+    statement: Any, org: Row, note_id: int, if_match: Precondition | None
+) -> None:
+    """Run an UPDATE or DELETE of one note, if its version is one ``if_match`` allows.
+
+    The version is part of the statement's WHERE clause, and no row
+    affected means the version did not match: the check and the write are
+    one atomic step on every database. (The affected row count works
+    everywhere; UPDATE ... RETURNING does not exist on MariaDB.)
+    """
+    statement = statement.where(notes.c.id == note_id, notes.c.org_id == org.id)
+    if if_match is not None and not if_match.any:
+        statement = statement.where(notes.c.version.in_(sorted(if_match.versions)))
+    if get_db().execute(statement).rowcount == 0:
+        # Deleted meanwhile by a request that committed first: a 404 then,
+        # as if this one had come a moment later.
+        _find_note(org, note_id)
+        raise PreconditionFailed()

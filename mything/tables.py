@@ -169,6 +169,9 @@ notes = table(
     Column("author_id", Id, ForeignKey(users.c.id), nullable=False),
     Column("title", String(200), nullable=False),
     Column("body", LongText, nullable=False),
+    # 1 when created, one more on every change; the note's ETag is made from
+    # it, and writes that name the version they expect check it atomically.
+    Column("version", Integer, nullable=False, default=1, server_default="1"),
     _created_at(),
     Column("updated_at", Timestamp(), nullable=False, default=utcnow),
     # Pages of an organization's notes walk this index newest first.

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import schemas, services
 from .app import create_app
+from .conditional import Precondition
 from .db import commit_db, get_database
 from .errors import Unauthorized
 from .validation import validate, without_none
@@ -209,15 +210,47 @@ class UserApi:
         """Like ``GET /orgs/<slug>/notes/<id>``."""
         return self._as_caller(lambda caller: services.get_note(caller, slug, note_id))
 
-    def update_note(self, slug: str, note_id: int, **changes: Any) -> dict[str, Any]:
-        """Like ``PATCH /orgs/<slug>/notes/<id>``: change only what is given."""
+    def update_note(
+        self,
+        slug: str,
+        note_id: int,
+        *,
+        if_match: int | str | None = None,
+        **changes: Any,
+    ) -> dict[str, Any]:
+        """Like ``PATCH /orgs/<slug>/notes/<id>``: change only what is given.
+
+        ``if_match`` is the ``version`` of the note you read (or ``"*"``):
+        the change is made only if that is still the current version, else
+        :class:`~mything.errors.ApiException` 412 is raised.
+        """
+        precondition = _precondition(if_match)
 
         def operation(caller: services.User) -> dict[str, Any]:
             clean = validate(schemas.NOTE_CHANGES, changes)
-            return services.update_note(caller, slug, note_id, **clean)
+            return services.update_note(
+                caller, slug, note_id, if_match=precondition, **clean
+            )
 
         return self._as_caller(operation)
 
-    def delete_note(self, slug: str, note_id: int) -> None:
-        """Like ``DELETE /orgs/<slug>/notes/<id>``."""
-        self._as_caller(lambda caller: services.delete_note(caller, slug, note_id))
+    def delete_note(
+        self, slug: str, note_id: int, *, if_match: int | str | None = None
+    ) -> None:
+        """Like ``DELETE /orgs/<slug>/notes/<id>``; ``if_match`` as for updates."""
+        precondition = _precondition(if_match)
+        self._as_caller(
+            lambda caller: services.delete_note(
+                caller, slug, note_id, if_match=precondition
+            )
+        )
+
+
+def _precondition(if_match: int | str | None) -> Precondition | None:
+    """Return the precondition of a Python ``if_match``: a version, or ``"*"``."""
+    if if_match is None:
+        return None
+    if if_match == "*":
+        return Precondition(any=True)
+    version = validate(schemas.IF_MATCH, {"if_match": if_match})["if_match"]
+    return Precondition(frozenset({version}))

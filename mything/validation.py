@@ -180,8 +180,14 @@ def text(*, min_length: int = 0, max_length: int) -> Callable[[str], str]:
     return validator
 
 
-def matching(pattern: str, *, description: str) -> Callable[[str], str]:
-    """Return a validator for strings that fully match ``pattern``."""
+def matching(
+    pattern: str, *, description: str, max_length: int | None = None
+) -> Callable[[str], str]:
+    """Return a validator for strings that fully match ``pattern``.
+
+    ``max_length`` only states, for the OpenAPI document, the length that
+    ``pattern`` already limits.
+    """
     compiled = re.compile(pattern)
 
     def validator(value: str) -> str:
@@ -193,6 +199,8 @@ def matching(pattern: str, *, description: str) -> Callable[[str], str]:
         "type": "string",
         "pattern": f"^(?:{pattern})$",
     }
+    if max_length is not None:
+        validator.json_schema["maxLength"] = max_length  # type: ignore[attr-defined]
     return validator
 
 

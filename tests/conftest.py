@@ -1,5 +1,9 @@
 """Fixtures for mything's tests: the talk's ``app``, ``client`` and ``thing``.
 
+The ``browser`` fixture is a headless Chromium: Debian's ``chromium``
+package (``/usr/bin/chromium``, or the path in ``MYTHING_TEST_CHROMIUM``),
+driven by the ``playwright`` Python package, never a downloaded browser.
+
 Every test gets its own database. Tests marked ``@pytest.mark.databases(
 *ALL_DATABASES)`` run once per backend: SQLite, PostgreSQL and MySQL (or
 MariaDB). PostgreSQL tests use a schema of their own in the database named by
@@ -17,6 +21,8 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy
@@ -27,6 +33,9 @@ from mything.app import ApiFlask
 from mything.db import get_database
 from mything.tables import metadata
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
 pytest_plugins = ["pytester"]
 
 POSTGRESQL_URI = os.environ.get(
@@ -35,6 +44,19 @@ POSTGRESQL_URI = os.environ.get(
 )
 MYSQL_URI = os.environ.get("MYTHING_TEST_MYSQL_URI", "mysql://root@127.0.0.1:3306/test")
 REQUIRE_SERVICES = os.environ.get("MYTHING_TEST_REQUIRE_SERVICES") == "1"
+CHROMIUM = os.environ.get("MYTHING_TEST_CHROMIUM", "/usr/bin/chromium")
+# Without these, a Chromium on a machine with no internet access waits for
+# its own background services (updates, sync, QUIC probes) to time out.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 #: Every database backend mything supports, for ``@pytest.mark.databases``.
 ALL_DATABASES = ("sqlite", "postgresql", "mysql")
@@ -200,3 +222,20 @@ def alice(thing: MyThing) -> Caller:
 def bob(thing: MyThing) -> Caller:
     """The user bob, with a token."""
     return make_caller(thing, "bob")
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """A headless Chromium driven by Playwright, or a skip saying what is missing."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the playwright package is not installed")
+    if not Path(CHROMIUM).is_file():
+        unavailable(f"Chromium is not installed at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -113,3 +114,41 @@ def test_a_bad_setting_exits_with_one_line_naming_it(run):
     (line,) = result.stderr.splitlines()
     assert "PAGE_SIZE" in line
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_openapi_writes_what_get_openapi_json_serves_there(
+    run, thing_on_the_same_database
+):
+    result = run(MYTHING, "openapi", "--server-url", "https://h.test/api")
+    assert result.returncode == 0, result.stderr
+
+    client = thing_on_the_same_database.flask_app.test_client()
+    served = client.get("/openapi.json", base_url="https://h.test/api/").json
+    assert json.loads(result.stdout) == served
+    assert served["servers"] == [{"url": "https://h.test/api"}]
+
+
+def test_openapi_output_is_the_same_bytes_every_time_and_sorted(run, tmp_path):
+    outputs = {
+        run(MYTHING, "openapi", PYTHONHASHSEED="1").stdout,
+        run(MYTHING, "openapi", PYTHONHASHSEED="2").stdout,
+        run(*FLASK_APP, "openapi").stdout,
+    }
+    assert run(MYTHING, "openapi", "--output", "spec.json").returncode == 0
+    outputs.add((tmp_path / "spec.json").read_text())
+
+    (output,) = outputs
+    document = json.loads(output)
+    assert document["servers"] == [{"url": "/"}]
+    assert output.endswith("}\n")
+
+    def assert_sorted(value):
+        if isinstance(value, dict):
+            assert list(value) == sorted(value)
+            for item in value.values():
+                assert_sorted(item)
+        elif isinstance(value, list):
+            for item in value:
+                assert_sorted(item)
+
+    assert_sorted(document)

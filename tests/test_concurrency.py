@@ -3,7 +3,8 @@
 Eight client threads write notes through four workers sharing one database;
 every write must succeed, and paging must stay exact while writes go on. Two
 owners removing each other at the same moment must not leave their
-organization without an owner.
+organization without an owner. Two clients that change a note with the same
+If-Match at the same moment must not both succeed.
 """
 
 import threading
@@ -17,6 +18,7 @@ from processes import gunicorn
 from sqlalchemy import text
 
 from mything import ApiException, MyThing, services
+from mything.conditional import Precondition
 from mything.db import commit_db, get_database, get_db
 
 pytestmark = [pytest.mark.slow, pytest.mark.databases(*ALL_DATABASES)]
@@ -173,3 +175,76 @@ def test_two_owners_removing_each_other_at_once_leave_an_owner(thing, alice, bob
 
     assert outcome == [409]
     assert alice_api.members("acme")["items"] == [{"user": "alice", "role": "owner"}]
+
+
+ROUNDS = 20
+
+
+def patch_at_once(url, headers, note_url, etag, titles):
+    """Send one PATCH per title with ``If-Match: etag``, all released together."""
+    start = threading.Barrier(len(titles))
+
+    def patch(title):
+        with requests.Session() as session:
+            session.headers.update({**headers, "If-Match": etag})
+            # Connect first, so that the requests leave as close together
+            # as the barrier can make them.
+            session.get(f"{url}/healthz", timeout=60)
+            start.wait(timeout=60)
+            return session.patch(note_url, json={"title": title}, timeout=60)
+
+    with ThreadPoolExecutor(max_workers=len(titles)) as executor:
+        return list(executor.map(patch, titles))
+
+
+def test_two_patches_with_the_same_etag_at_once_make_exactly_one_change(server):
+    url, headers = server
+    for round_ in range(ROUNDS):
+        created = requests.post(
+            f"{url}/orgs/acme/notes", json={"title": "v1"}, headers=headers, timeout=60
+        )
+        note_url, etag = created.headers["Location"], created.headers["ETag"]
+
+        responses = patch_at_once(url, headers, note_url, etag, ["a", "b"])
+
+        statuses = sorted(response.status_code for response in responses)
+        assert statuses == [200, 412], f"round {round_}"
+        (winner,) = [r for r in responses if r.status_code == 200]
+        (loser,) = [r for r in responses if r.status_code == 412]
+        assert loser.json()["code"] == "precondition_failed"
+        stored = requests.get(note_url, headers=headers, timeout=60).json()
+        assert (stored["title"], stored["version"]) == (winner.json()["title"], 2)
+
+
+@pytest.mark.databases("postgresql")
+def test_a_conditional_write_waits_for_a_concurrent_one_and_then_fails(thing, alice):
+    api = thing.as_user("alice")
+    api.create_organization("acme", name="Acme")
+    note = api.create_note("acme", title="v1")
+    outcome = []
+
+    def second_writer():
+        try:
+            api.update_note("acme", note["id"], title="second", if_match=1)
+            outcome.append(200)
+        except ApiException as exc:
+            outcome.append(exc.status)
+
+    # The first writer has made its change, checked against version 1, and
+    # not committed yet when the second, which also read version 1, writes.
+    with thing.flask_app.app_context():
+        caller = services.find_user("alice")
+        precondition = Precondition(frozenset({1}))
+        services.update_note(
+            caller, "acme", note["id"], if_match=precondition, title="first"
+        )
+        pid = get_db().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        other = threading.Thread(target=second_writer)
+        other.start()
+        wait_until_done_or_blocked_by(thing, pid, other)
+        commit_db()
+    other.join()
+
+    assert outcome == [412]
+    stored = api.note("acme", note["id"])
+    assert (stored["title"], stored["version"]) == ("first", 2)

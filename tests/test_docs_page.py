@@ -1,12 +1,10 @@
 """The ``/docs`` page: its vendored assets, its URLs under a prefix, a browser.
 
-The browser test runs the page in a real headless Chromium against mything
-mounted under ``/api`` in a host served by gunicorn, and tries an operation
-the way a reader of the docs would. It needs Debian's ``chromium`` package
-(``/usr/bin/chromium``, or the path in ``MYTHING_TEST_CHROMIUM``) and the
-``playwright`` Python package; without them it is skipped, unless
-``MYTHING_TEST_REQUIRE_SERVICES=1``. ``MYTHING_TEST_SCREENSHOT=docs/docs-page.png``
-also saves its screenshot there, to update the one in the documentation.
+The browser test runs the page in a real headless Chromium (conftest's
+``browser`` fixture) against mything mounted under ``/api`` in a host served
+by gunicorn, and tries an operation the way a reader of the docs would.
+``MYTHING_TEST_SCREENSHOT=docs/docs-page.png`` also saves its screenshot
+there, to update the one in the documentation.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import unavailable
 from flask import Flask
 from processes import gunicorn
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -29,23 +26,10 @@ from mything import MyThing
 from mything.db import get_database
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Locator, Page
+    from playwright.sync_api import ConsoleMessage, Locator, Page
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
-CHROMIUM = os.environ.get("MYTHING_TEST_CHROMIUM", "/usr/bin/chromium")
-# Without these, a Chromium on a machine with no internet access waits for
-# its own background services (updates, sync, QUIC probes) to time out.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # With X-Content-Type-Options: nosniff, browsers run a script only when it is
 # served with a JavaScript type; both of these are.
 JAVASCRIPT = {"text/javascript", "application/javascript"}
@@ -180,23 +164,6 @@ def test_docs_can_be_turned_off(thing_without_docs, path):
     assert response.status_code == 404
     assert response.mimetype == "application/json"
     assert response.json["code"] == "not_found"
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    """A headless Chromium driven by Playwright, or a skip saying what is missing."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("the playwright package is not installed")
-    if not Path(CHROMIUM).is_file():
-        unavailable(f"Chromium is not installed at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.mark.slow

@@ -42,6 +42,7 @@ def test_creating_a_note_returns_it_with_its_location(client, alice):
         "body": "Take over.",
         "tags": ["b", "a"],
         "author": "alice",
+        "version": 1,
         "created_at": note["created_at"],
         "updated_at": note["created_at"],
     }
@@ -150,6 +151,7 @@ def test_a_patch_changes_only_the_given_fields(client, alice, changes):
         **note,
         **changes,
         **unchanged,
+        "version": 2,
         "updated_at": updated["updated_at"],
     }
     assert updated["updated_at"] > note["updated_at"]

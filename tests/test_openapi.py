@@ -177,3 +177,61 @@ def test_responses_conform_to_the_document(thing, client, alice):
     ]
     for path, method, response in checks:
         conforms(document, path, method, response)
+
+
+def test_conditional_requests_are_documented(client):
+    document = client.get("/openapi.json").json
+    note = document["paths"]["/orgs/{slug}/notes/{note_id}"]
+    read, change, remove = note["get"], note["patch"], note["delete"]
+
+    assert "version" in document_schema(read)["required"]
+    assert header_names(read) == {"If-Match", "If-None-Match"}
+    assert {"304", "412"} <= set(read["responses"])
+    assert "ETag" in read["responses"]["200"]["headers"]
+    for write in (change, remove):
+        assert header_names(write) == {"If-Match"}
+        assert "412" in write["responses"]
+        assert "428" not in write["responses"]
+    assert "ETag" in change["responses"]["200"]["headers"]
+    created = document["paths"]["/orgs/{slug}/notes"]["post"]["responses"]["201"]
+    assert "ETag" in created["headers"]
+    assert "ETag" in document["components"]["headers"]
+
+
+def test_required_if_match_is_documented_with_its_428(make_thing):
+    client = make_thing(REQUIRE_IF_MATCH=True).flask_app.test_client()
+    document = client.get("/openapi.json").json
+    validate(document)
+    change = document["paths"]["/orgs/{slug}/notes/{note_id}"]["patch"]
+    (if_match,) = [p for p in change["parameters"] if p["name"] == "If-Match"]
+    assert if_match["required"] is True
+    assert "428" in change["responses"]
+
+
+def test_the_cursor_parameter_says_what_a_cursor_can_be(thing, alice, client):
+    api = thing.as_user("alice")
+    api.create_organization("acme", name="Acme")
+    for title in ("one", "two"):
+        api.create_note("acme", title=title)
+    cursor = api.notes("acme", limit=1)["next_cursor"]
+    paths = client.get("/openapi.json").json["paths"]
+
+    for path in ("/orgs", "/orgs/{slug}/notes", "/orgs/{slug}/members"):
+        (parameter,) = [
+            p for p in paths[path]["get"]["parameters"] if p["name"] == "cursor"
+        ]
+        schema = parameter["schema"]
+        assert schema["maxLength"] == 512
+        assert re.fullmatch(schema["pattern"].strip("^$"), cursor)
+        assert not re.fullmatch(schema["pattern"].strip("^$"), "a cursor!")
+    refused = client.get("/orgs/acme/notes?cursor=%25ff", headers=alice.headers)
+    assert refused.status_code == 400
+    assert [error["path"] for error in refused.json["errors"]] == ["cursor"]
+
+
+def document_schema(operation):
+    return operation["responses"]["200"]["content"]["application/json"]["schema"]
+
+
+def header_names(operation):
+    return {p["name"] for p in operation["parameters"] if p["in"] == "header"}

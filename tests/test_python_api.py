@@ -129,6 +129,7 @@ def test_an_updated_note_equals_its_http_body(client, alice, api, note_id):
     assert updated == {
         **before,
         "title": "Renamed",
+        "version": before["version"] + 1,
         "updated_at": updated["updated_at"],
     }
 

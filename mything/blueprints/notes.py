@@ -1,4 +1,8 @@
-"""``/orgs/<slug>/notes``: an organization's notes."""
+"""``/orgs/<slug>/notes``: an organization's notes.
+
+A note's answers carry its ``ETag``; reads honour ``If-None-Match`` and
+writes ``If-Match`` (see :mod:`mything.conditional`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from flask import Blueprint, url_for
 
 from .. import services
 from ..auth import authenticated
+from ..conditional import Precondition, conditional_read, conditional_write, note_etag
 from ..idempotency import idempotent
 from ..openapi import returns
 from ..results import ApiResult
@@ -31,37 +36,47 @@ def list_notes(caller: services.User, slug: str, **query: Any) -> ApiResult:
 @authenticated
 @idempotent
 @dataschema(NEW_NOTE)
-@returns(NOTE, 201)
+@returns(NOTE, 201, headers=["ETag"])
 def create_note(caller: services.User, slug: str, **fields: Any) -> ApiResult:
     """Create a note."""
     note = services.create_note(caller, slug, **fields)
     location = url_for(".get_note", slug=slug, note_id=note["id"], _external=True)
-    return ApiResult(note, 201, headers={"Location": location})
+    return ApiResult(note, 201, headers={"Location": location, "ETag": note_etag(note)})
 
 
 @blueprint.get("/orgs/<slug>/notes/<id:note_id>")
 @authenticated
-@returns(NOTE)
+@conditional_read
+@returns(NOTE, headers=["ETag"])
 def get_note(caller: services.User, slug: str, note_id: int) -> ApiResult:
-    """Show a note."""
+    """Show a note; 304 when If-None-Match names its current ETag."""
     return ApiResult(services.get_note(caller, slug, note_id))
 
 
 @blueprint.patch("/orgs/<slug>/notes/<id:note_id>")
 @authenticated
+@conditional_write
 @dataschema(NOTE_CHANGES)
-@returns(NOTE)
+@returns(NOTE, headers=["ETag"])
 def update_note(
-    caller: services.User, slug: str, note_id: int, **changes: Any
+    caller: services.User,
+    slug: str,
+    note_id: int,
+    if_match: Precondition | None,
+    **changes: Any,
 ) -> ApiResult:
-    """Change some fields of a note."""
-    return ApiResult(services.update_note(caller, slug, note_id, **changes))
+    """Change some fields of a note; 412 when If-Match names an older version."""
+    note = services.update_note(caller, slug, note_id, if_match=if_match, **changes)
+    return ApiResult(note)
 
 
 @blueprint.delete("/orgs/<slug>/notes/<id:note_id>")
 @authenticated
+@conditional_write
 @returns(None, 204)
-def delete_note(caller: services.User, slug: str, note_id: int) -> ApiResult:
-    """Delete a note."""
-    services.delete_note(caller, slug, note_id)
+def delete_note(
+    caller: services.User, slug: str, note_id: int, if_match: Precondition | None
+) -> ApiResult:
+    """Delete a note; 412 when If-Match names an older version."""
+    services.delete_note(caller, slug, note_id, if_match=if_match)
     return ApiResult(None, 204)
