@@ -27,7 +27,7 @@ from werkzeug.routing import BaseConverter, MapAdapter
 from werkzeug.utils import find_modules, import_string
 from werkzeug.wsgi import get_host
 
-from . import cli, db, ratelimit
+from . import auth, cli, credentials, db, ratelimit
 from .auth import NOT_CHECKED
 from .config import load_config
 from .encoding import SafeJSONProvider
@@ -267,6 +267,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> ApiFlask:
     register_error_handlers(app)
     register_blueprints(app)
     ratelimit.init_app(app)
+    auth.init_app(app)
+    credentials.init_app(app)
     cli.register_commands(app)
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]

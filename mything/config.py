@@ -42,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "TRUST_REMOTE_USER": False,
     "TRUSTED_PROXIES": 0,
     "DOCS_ENABLED": True,
+    "TOKEN_DEFAULT_DAYS": 90,
+    "TOKEN_MAX_DAYS": 365,
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -85,6 +87,8 @@ CONFIG_SCHEMA = Schema(
         "TRUST_REMOTE_USER": bool,
         "TRUSTED_PROXIES": All(int, Range(min=0, max=16)),
         "DOCS_ENABLED": bool,
+        "TOKEN_DEFAULT_DAYS": _positive_int(),
+        "TOKEN_MAX_DAYS": _positive_int(),
     },
     # Flask's own keys, and any a host adds for its own use, pass through.
     extra=ALLOW_EXTRA,
@@ -111,11 +115,15 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
             f"invalid configuration value for {key} "
             f"(from the {origins.get(key, 'config')}): {error.msg}"
         ) from None
-    if config["PAGE_SIZE"] > config["MAX_PAGE_SIZE"]:
-        raise ConfigError(
-            f"invalid configuration value for PAGE_SIZE: {config['PAGE_SIZE']} "
-            f"is larger than MAX_PAGE_SIZE ({config['MAX_PAGE_SIZE']})"
-        )
+    for key, maximum in (
+        ("PAGE_SIZE", "MAX_PAGE_SIZE"),
+        ("TOKEN_DEFAULT_DAYS", "TOKEN_MAX_DAYS"),
+    ):
+        if config[key] > config[maximum]:
+            raise ConfigError(
+                f"invalid configuration value for {key}: {config[key]} "
+                f"is larger than {maximum} ({config[maximum]})"
+            )
     return config
 
 

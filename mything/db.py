@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +90,15 @@ tokens = Table(
     # The SHA-256 of the token, hex-encoded; the token itself is never stored.
     Column("token_hash", String(64), nullable=False, unique=True),
     _created_at(),
+    # The columns below came with named tokens. Tokens issued before them
+    # have no name, scope or expiry: they are listed as "legacy", may write,
+    # and never expire.
+    Column("name", String(100)),
+    Column("scope", String(5)),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+    # A user's tokens are listed newest first.
+    Index("ix_tokens_user_id_id", "user_id", "id"),
     sqlite_autoincrement=True,
 )
 
@@ -291,6 +302,28 @@ def get_db() -> Connection:
         g.mything_db = get_database().connect(write=write)
     connection: Connection = g.mything_db
     return connection
+
+
+@contextmanager
+def writing() -> Iterator[Connection]:
+    """Yield a connection to write with, committed when the block ends.
+
+    In a request that may write (and outside requests) that is the current
+    connection, in a savepoint. A ``GET`` that must write (to record when a
+    token was last used, or to create a user on first sight) gets a short
+    transaction of its own instead: on SQLite, its read transaction could
+    not take the write lock later without failing at once with "database is
+    locked" whenever another request wrote meanwhile. Such a request does
+    not see what the block wrote in its own connection afterwards (on
+    SQLite): read it back inside the block.
+    """
+    connection = get_db()
+    if connection.info["mything.write"]:
+        with connection.begin_nested():
+            yield connection
+        return
+    with get_database().connect(write=True) as own, own.begin():
+        yield own
 
 
 def commit_db() -> None:
