@@ -3,10 +3,11 @@
 import base64
 import hashlib
 import re
+import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from mything import MyThing
 from mything.db import get_database, metadata
@@ -253,3 +254,45 @@ def test_tokens_still_work_when_remote_user_is_trusted(trusting_thing):
     response = trusting_client.get("/me", headers={"Authorization": f"Bearer {token}"})
 
     assert response.get_json()["name"] == "alice"
+
+
+@pytest.mark.databases("sqlite")
+def test_two_first_requests_by_a_new_remote_user_both_succeed(trusting_thing):
+    """Both succeed even when the second creates the user while the first looks.
+
+    The first request is held just after it found no user carol, until the
+    second has created her and answered: on SQLite a read transaction that
+    then wrote the user itself would fail at once with "database is locked".
+    """
+    trusting_thing.init_db()
+    engine = get_database(trusting_thing.flask_app).engine
+    first_has_looked, second_is_done = threading.Event(), threading.Event()
+    statuses = {}
+
+    def hold_the_first_look(connection, cursor, statement, *args):
+        looking_for_user = statement.startswith("SELECT users.id, users.name")
+        if looking_for_user and threading.current_thread() is first:
+            if not first_has_looked.is_set():
+                first_has_looked.set()
+                second_is_done.wait(timeout=60)
+
+    def request(label):
+        client = trusting_thing.flask_app.test_client()
+        response = client.get("/me", environ_base={"REMOTE_USER": "carol"})
+        statuses[label] = response.status_code
+
+    first = threading.Thread(target=request, args=["first"])
+    second = threading.Thread(target=request, args=["second"])
+    event.listen(engine, "after_cursor_execute", hold_the_first_look)
+    try:
+        first.start()
+        assert first_has_looked.wait(timeout=60)
+        second.start()
+        second.join()
+        second_is_done.set()
+        first.join()
+    finally:
+        event.remove(engine, "after_cursor_execute", hold_the_first_look)
+
+    assert statuses == {"first": 200, "second": 200}
+    assert user_names(trusting_thing.flask_app) == ["carol"]
