@@ -21,7 +21,8 @@ Credentials that fail are refused on every endpoint, before its view runs
 - no bearer token: anonymous, and a 401 ``Bearer realm="mything"`` only
   where a caller is required;
 - a malformed, unknown, revoked or expired token: 401 ``invalid_token``,
-  even on ``/add``, which needs no token: it never counts as anonymous;
+  even on ``/add``, which needs no token: it never counts as anonymous
+  (health probes and documentation alone never look at credentials);
 - a ``read`` token on a method other than ``GET``, ``HEAD`` or ``OPTIONS``:
   403 ``insufficient_scope``.
 """
@@ -112,8 +113,14 @@ def refuse_bad_credentials() -> None:
 
     Registered by :func:`init_app` to run before every view. A request
     without credentials passes: its view decides whether it needs a caller.
+    Views marked :func:`~mything.ratelimit.unlimited` (health probes and
+    documentation) answer everyone alike and never look at credentials: a
+    liveness probe must not need the database to check a token.
     """
     request = cast("ApiRequest", current_request)
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not getattr(view, "rate_limited", True):
+        return
     outcome = _authentication(request)
     if isinstance(outcome, ApiException):
         raise outcome

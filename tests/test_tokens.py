@@ -578,3 +578,13 @@ def test_a_token_for_nobody_is_a_404(thing):
     with pytest.raises(ApiException) as refused:
         thing.create_token("nobody")
     assert refused.value.status == 404
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/openapi.json"])
+def test_probes_and_documentation_never_look_at_credentials(app, client, path):
+    get_database(app).init_schema()
+    with counting_statements(app) as statements:
+        response = client.get(path, headers=bearer("mt_" + "A" * 43))
+
+    assert response.status_code == 200
+    assert not any("tokens" in statement for statement in statements)
