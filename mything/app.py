@@ -27,7 +27,7 @@ from werkzeug.routing import BaseConverter, MapAdapter
 from werkzeug.utils import find_modules, import_string
 from werkzeug.wsgi import get_host
 
-from . import access, cli, cors, db, logs, metrics, ratelimit
+from . import access, auth, cli, cors, credentials, db, logs, metrics, ratelimit
 from .auth import NOT_CHECKED
 from .config import load_config
 from .encoding import SafeJSONProvider
@@ -271,6 +271,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> ApiFlask:
     register_blueprints(app)
     ratelimit.init_app(app)
     cors.init_app(app)
+    auth.init_app(app)
+    credentials.init_app(app)
     cli.register_commands(app)
     access.init_app(app)
     metrics.init_app(app)

@@ -14,6 +14,17 @@ users itself (single sign-on in front of its own app) turns on
 then trusts that name and creates the user on first sight. Leave it off
 when mything serves the internet directly: gunicorn itself sets
 ``REMOTE_USER`` from any HTTP Basic header a client sends.
+
+Credentials that fail are refused on every endpoint, before its view runs
+(:func:`refuse_bad_credentials`), as RFC 6750 section 3 says:
+
+- no bearer token: anonymous, and a 401 ``Bearer realm="mything"`` only
+  where a caller is required;
+- a malformed, unknown, revoked or expired token: 401 ``invalid_token``,
+  even on ``/add``, which needs no token: it never counts as anonymous
+  (health probes and documentation alone never look at credentials);
+- a ``read`` token on a method other than ``GET``, ``HEAD`` or ``OPTIONS``:
+  403 ``insufficient_scope``.
 """
 
 from __future__ import annotations
@@ -25,12 +36,14 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from flask import current_app
 from flask import request as current_request
 
-from . import services
-from .errors import Unauthorized
+from . import credentials, services
+from .errors import ApiException, InsufficientScope, Unauthorized
 from .schemas import USER_NAME
 from .validation import is_valid
 
 if TYPE_CHECKING:
+    from flask import Flask
+
     from .app import ApiRequest
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,6 +51,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: What :attr:`ApiRequest.authentication <mything.app.ApiRequest>` holds
 #: until the request's credentials have been checked.
 NOT_CHECKED: Any = object()
+
+#: The methods a ``read`` token may use: those that change nothing.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def authenticate(request: ApiRequest) -> services.User:
@@ -55,10 +71,10 @@ def current_user(request: ApiRequest) -> services.User | None:
 
 
 def _authentication(request: ApiRequest) -> services.User | Unauthorized | None:
-    # Checked once per request, by the rate limiter or the view, whichever
-    # asks first; a failure is kept too, so that it is not looked up again.
-    # No credentials at all is None, not an exception: most anonymous
-    # requests never need a 401.
+    # Checked once per request, by whichever asks first (the rate limiter,
+    # refuse_bad_credentials or the view); a failure is kept too, so that it
+    # is not looked up again. No credentials at all is None, not an
+    # exception: most anonymous requests never need a 401.
     outcome = request.authentication
     if outcome is NOT_CHECKED:
         environ = request.environ
@@ -84,12 +100,36 @@ def _bearer_user(environ: dict[str, Any]) -> services.User | None:
     if header is None:
         return None
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("Use Authorization: Bearer <token>.")
-    user = services.user_for_token(token)
-    if user is None:
-        raise Unauthorized("The token is not valid.")
-    return user
+    if scheme.lower() != "bearer":
+        # Another scheme (the Basic credentials of a proxy in front of the
+        # host, say) is no credential of mything's; RFC 6750 treats it as
+        # none at all.
+        return None
+    return credentials.authenticate_token(token)
+
+
+def refuse_bad_credentials() -> None:
+    """Refuse a request whose credentials fail, whatever its endpoint.
+
+    Registered by :func:`init_app` to run before every view. A request
+    without credentials passes: its view decides whether it needs a caller.
+    Views marked :func:`~mything.ratelimit.unlimited` (health probes and
+    documentation) answer everyone alike and never look at credentials: a
+    liveness probe must not need the database to check a token.
+    """
+    request = cast("ApiRequest", current_request)
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not getattr(view, "rate_limited", True):
+        return
+    outcome = _authentication(request)
+    if isinstance(outcome, ApiException):
+        raise outcome
+    if (
+        isinstance(outcome, credentials.TokenUser)
+        and outcome.scope == "read"
+        and request.method not in READ_METHODS
+    ):
+        raise InsufficientScope()
 
 
 def authenticated(view: F) -> F:
@@ -102,3 +142,8 @@ def authenticated(view: F) -> F:
 
     wrapper.requires_auth = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
+
+
+def init_app(app: Flask) -> None:
+    """Make ``app`` refuse bad credentials on every request."""
+    app.before_request(refuse_bad_credentials)

@@ -59,6 +59,8 @@ DEFAULTS: dict[str, Any] = {
     "METRICS_TOKEN": "",
     "REQUIRE_IF_MATCH": False,
     "CORS_ORIGINS": [],
+    "TOKEN_DEFAULT_DAYS": 90,
+    "TOKEN_MAX_DAYS": 365,
 }
 
 #: The type of the keys whose default (``None``) does not say it.
@@ -192,6 +194,8 @@ CONFIG_SCHEMA = Schema(
         "METRICS_TOKEN": All(str, metrics_token),
         "REQUIRE_IF_MATCH": bool,
         "CORS_ORIGINS": cors_origins,
+        "TOKEN_DEFAULT_DAYS": _positive_int(),
+        "TOKEN_MAX_DAYS": _positive_int(),
     },
     # Flask's own keys, and any a host adds for its own use, pass through.
     extra=ALLOW_EXTRA,
@@ -228,11 +232,15 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     if config["AUTO_UPGRADE"] is None:
         # One host owns a SQLite file; a shared server is upgraded on purpose.
         config["AUTO_UPGRADE"] = backend == "sqlite"
-    if config["PAGE_SIZE"] > config["MAX_PAGE_SIZE"]:
-        raise ConfigError(
-            f"invalid configuration value for PAGE_SIZE: {config['PAGE_SIZE']} "
-            f"is larger than MAX_PAGE_SIZE ({config['MAX_PAGE_SIZE']})"
-        )
+    for key, maximum in (
+        ("PAGE_SIZE", "MAX_PAGE_SIZE"),
+        ("TOKEN_DEFAULT_DAYS", "TOKEN_MAX_DAYS"),
+    ):
+        if config[key] > config[maximum]:
+            raise ConfigError(
+                f"invalid configuration value for {key}: {config[key]} "
+                f"is larger than {maximum} ({config[maximum]})"
+            )
     return config
 
 

@@ -38,6 +38,8 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -375,6 +377,28 @@ def get_db() -> Connection:
         g.mything_db = get_database().connect(write=write)
     connection: Connection = g.mything_db
     return connection
+
+
+@contextmanager
+def writing() -> Iterator[Connection]:
+    """Yield a connection to write with, committed when the block ends.
+
+    In a request that may write (and outside requests) that is the current
+    connection, in a savepoint. A ``GET`` that must write (to record when a
+    token was last used, or to create a user on first sight) gets a short
+    transaction of its own instead: on SQLite, its read transaction could
+    not take the write lock later without failing at once with "database is
+    locked" whenever another request wrote meanwhile. Such a request does
+    not see what the block wrote in its own connection afterwards (on
+    SQLite): read it back inside the block.
+    """
+    connection = get_db()
+    if connection.info["mything.write"]:
+        with connection.begin_nested():
+            yield connection
+        return
+    with get_database().connect(write=True) as own, own.begin():
+        yield own
 
 
 def commit_db() -> None:

@@ -14,7 +14,9 @@ The hierarchy is small; each subclass only sets defaults::
     ApiException                 400 bad_request (or any status you pass)
      +-- ValidationError         400 validation_error, with .errors
      +-- Unauthorized            401 unauthorized, WWW-Authenticate: Bearer
+     |    +-- InvalidToken       401 invalid_token (RFC 6750 error="invalid_token")
      +-- Forbidden               403 forbidden
+     |    +-- InsufficientScope  403 insufficient_scope (a read token that writes)
      +-- NotFound                404 not_found
      +-- Conflict                409 conflict
      +-- PreconditionFailed      412 precondition_failed
@@ -157,12 +159,39 @@ class ValidationError(ApiException):
         super().__init__(message, **kwargs)
 
 
+#: The protection space of every mything challenge (RFC 6750, section 3).
+REALM = "mything"
+
+
 class Unauthorized(ApiException):
-    """No credentials, or credentials mything does not know."""
+    """No credentials, or credentials mything does not accept.
+
+    Without an RFC 6750 error: a client that sent no token is told only
+    which scheme to use.
+    """
 
     status = 401
     message = "A valid bearer token is required."
-    default_headers = {"WWW-Authenticate": "Bearer"}
+    default_headers = {"WWW-Authenticate": f'Bearer realm="{REALM}"'}
+
+
+class InvalidToken(Unauthorized):
+    """The bearer token is malformed, unknown, revoked or expired.
+
+    The message is also the challenge's ``error_description``, so it must
+    not contain double quotes or backslashes.
+    """
+
+    code = "invalid_token"
+    message = "The token is not valid."
+
+    def __init__(self, message: str | None = None) -> None:
+        description = message or self.message
+        challenge = (
+            f'Bearer realm="{REALM}", error="invalid_token", '
+            f'error_description="{description}"'
+        )
+        super().__init__(description, headers={"WWW-Authenticate": challenge})
 
 
 class Forbidden(ApiException):
@@ -170,6 +199,18 @@ class Forbidden(ApiException):
 
     status = 403
     message = "You are not allowed to do this."
+
+
+class InsufficientScope(Forbidden):
+    """A ``read`` token was used for a request that may change something."""
+
+    code = "insufficient_scope"
+    message = "This token may only read: use a token with the write scope."
+    default_headers = {
+        "WWW-Authenticate": (
+            f'Bearer realm="{REALM}", error="insufficient_scope", scope="write"'
+        )
+    }
 
 
 class NotFound(ApiException):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -65,8 +65,17 @@ class KeyReused(ApiException):
     message = "This Idempotency-Key was used for a different request."
 
 
-def idempotent(view: F) -> F:
-    """Let ``view`` (a ``POST`` taking ``caller``) be retried safely with a key."""
+def idempotent(view: F | None = None, /, *, never_stored: Sequence[str] = ()) -> Any:
+    """Let ``view`` (a ``POST`` taking ``caller``) be retried safely with a key.
+
+    ``never_stored`` names fields of the answer that are left out of the
+    stored copy, so that a replay answers without them: a secret that may
+    be shown only once, and must not sit in the database in the clear::
+
+        @idempotent(never_stored=("token",))
+    """
+    if view is None:
+        return functools.partial(idempotent, never_stored=never_stored)
 
     @functools.wraps(view)
     def wrapper(*args: Any, caller: User, **kwargs: Any) -> Any:
@@ -83,7 +92,7 @@ def idempotent(view: F) -> F:
         if stored is not None:
             return stored
         result: ApiResult = view(*args, caller=caller, **kwargs)
-        _remember(caller, key, result)
+        _remember(caller, key, result, never_stored=never_stored)
         return result
 
     wrapper.idempotent = True  # type: ignore[attr-defined]
@@ -128,16 +137,21 @@ def _claim(user: User, key: str, fingerprint: str) -> ApiResult | None:
     return ApiResult(value, row.status, headers=headers)
 
 
-def _remember(user: User, key: str, result: ApiResult) -> None:
+def _remember(
+    user: User, key: str, result: ApiResult, *, never_stored: Sequence[str]
+) -> None:
     headers = {
         name: result.headers[name] for name in _STORED_HEADERS if name in result.headers
     }
+    value = result.value
+    if never_stored and isinstance(value, dict):
+        value = {name: item for name, item in value.items() if name not in never_stored}
     get_db().execute(
         update(idempotency_keys)
         .where(idempotency_keys.c.user_id == user.id, idempotency_keys.c.key == key)
         .values(
             status=result.status,
-            body=None if result.value is None else dumps(result.value).decode(),
+            body=None if value is None else dumps(value).decode(),
             headers=dumps(headers).decode(),
         )
     )

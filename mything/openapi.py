@@ -319,7 +319,11 @@ def _components() -> dict[str, Any]:
             "bearerAuth": {
                 "type": "http",
                 "scheme": "bearer",
-                "description": "A token from `mything create-token NAME`.",
+                "description": "A token from `POST /me/tokens` or `mything "
+                "create-token NAME`. A `read` token may only use GET, HEAD "
+                "and OPTIONS (403 `insufficient_scope`); a malformed, unknown, "
+                "revoked or expired one is a 401 `invalid_token` on every "
+                "endpoint.",
             }
         },
         "schemas": {"Error": json_schema(ERROR)},

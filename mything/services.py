@@ -23,9 +23,8 @@ from flask import current_app
 from sqlalchemy import Row, Select, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import tokens
 from .conditional import Precondition
-from .db import get_db
+from .db import get_db, writing
 from .errors import (
     Conflict,
     Forbidden,
@@ -44,7 +43,6 @@ from .tables import (
     users,
     utcnow,
 )
-from .tables import tokens as token_table
 from .validation import is_valid
 
 MAX_ID = 2**63 - 1
@@ -68,7 +66,7 @@ def add_numbers(a: int, b: int) -> dict[str, int]:
     return {"sum": a + b}
 
 
-# Users and tokens ------------------------------------------------------------
+# Users -----------------------------------------------------------------------
 
 
 def create_user(name: str) -> dict[str, str]:
@@ -91,50 +89,29 @@ def find_user(name: str) -> User | None:
 def ensure_user(name: str) -> User:
     """Return the user ``name``, creating it first if it is new.
 
-    Used for users that a host authenticated itself (``REMOTE_USER``).
+    Used for users that a host authenticated itself (``REMOTE_USER``). Two
+    first requests by a new user may arrive at once; both get the user.
     """
     user = find_user(name)
-    if user is None:
-        try:
-            create_user(name)
-        except Conflict:
-            pass  # Created meanwhile by a concurrent request: fine.
-        user = find_user(name)
-    assert user is not None
-    return user
-
-
-def create_token(name: str) -> str:
-    """Issue a new token for the user ``name`` and return it; only its hash is kept."""
-    user = find_user(name)
-    if user is None:
-        raise NotFound(f"There is no user {name!r}.")
-    token = tokens.new_token()
-    get_db().execute(
-        insert(token_table).values(
-            user_id=user.id, token_hash=tokens.hash_token(token), created_at=utcnow()
-        )
-    )
-    return token
-
-
-def user_for_token(token: str) -> User | None:
-    """Return the user a bearer token belongs to, or ``None``."""
-    if not token.startswith(tokens.PREFIX) or len(token) > tokens.MAX_TOKEN_LENGTH:
-        return None
-    presented = tokens.hash_token(token)
-    row = (
-        get_db()
-        .execute(
-            select(users.c.id, users.c.name, token_table.c.token_hash)
-            .join(token_table, token_table.c.user_id == users.c.id)
-            .where(token_table.c.token_hash == presented)
-        )
-        .first()
-    )
-    if row is None or not tokens.hashes_match(row.token_hash, presented):
-        return None
-    return User(row.id, row.name)
+    if user is not None:
+        return user
+    # A GET writes the new user in a transaction of its own (see writing),
+    # and so must read it back there too.
+    with writing() as connection:
+        found = connection.execute(select(users.c.id).where(users.c.name == name))
+        user_id = found.scalar()
+        if user_id is None:
+            try:
+                with connection.begin_nested():
+                    user_id = connection.execute(
+                        insert(users).values(name=name, created_at=utcnow())
+                    ).inserted_primary_key[0]
+            except IntegrityError:
+                # Created meanwhile by a concurrent request: read it.
+                user_id = connection.execute(
+                    select(users.c.id).where(users.c.name == name)
+                ).scalar_one()
+    return User(user_id, name)
 
 
 def describe_user(user: User) -> dict[str, Any]:

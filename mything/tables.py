@@ -131,6 +131,15 @@ tokens = table(
     # The SHA-256 of the token, hex-encoded; the token itself is never stored.
     Column("token_hash", String(64), nullable=False, unique=True),
     _created_at(),
+    # The columns below came with named tokens. Tokens issued before them
+    # have no name, scope or expiry: they are listed as "legacy", may write,
+    # and never expire.
+    Column("name", String(100)),
+    Column("scope", String(5)),
+    Column("expires_at", Timestamp()),
+    Column("last_used_at", Timestamp()),
+    # A user's tokens are listed newest first.
+    Index(None, "user_id", "id"),
     sqlite_autoincrement=True,
 )
 

@@ -13,7 +13,7 @@ and hides it behind a small surface. Hosts use it three ways::
     alice = thing.as_user("alice")
     alice.create_organization("acme", name="Acme")
 
-    # 3. from the command line: ``mything create-token alice``
+    # 3. from the command line: ``mything create-token alice --label ci``
 
 Every Python call runs inside an app context of this thing's own Flask app,
 and commits when the operation succeeds, exactly like a request.
@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import schemas, services
+from . import credentials, schemas, services
 from .app import create_app
 from .conditional import Precondition
 from .db import commit_db, get_database
@@ -77,9 +77,33 @@ class MyThing:
         clean = validate(schemas.NEW_USER, {"name": name})
         return self._run(services.create_user, clean["name"])
 
-    def create_token(self, name: str) -> str:
-        """Issue a token for the user ``name``; it is shown only this once."""
-        return self._run(services.create_token, name)
+    def create_token(
+        self,
+        name: str,
+        *,
+        label: str | None = None,
+        scope: str = "write",
+        expires_in_days: int | None = None,
+    ) -> str:
+        """Issue a token for the user ``name`` and return its secret, shown only once.
+
+        ``label`` names the token (default ``"unnamed"``); ``scope`` is
+        ``"read"`` or ``"write"``; it expires after ``expires_in_days``
+        (default ``TOKEN_DEFAULT_DAYS``).
+        """
+        data = without_none(
+            [
+                ("name", "unnamed" if label is None else label),
+                ("scope", scope),
+                ("expires_in_days", expires_in_days),
+            ]
+        )
+
+        def operation() -> str:
+            clean = validate(schemas.NEW_TOKEN, data)
+            return credentials.create_token(name, label=clean.pop("name"), **clean)
+
+        return self._run(operation)
 
     def as_user(self, name: str) -> UserApi:
         """Return the HTTP API as Python calls, made by the user ``name``."""
@@ -115,6 +139,43 @@ class UserApi:
     def me(self) -> dict[str, Any]:
         """Like ``GET /me``."""
         return self._as_caller(services.describe_user)
+
+    def tokens(
+        self, *, limit: int | None = None, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """Like ``GET /me/tokens``: a page of the user's tokens, newest first."""
+        args = without_none([("limit", limit), ("cursor", cursor)])
+
+        def operation(caller: services.User) -> dict[str, Any]:
+            return credentials.list_tokens(caller, **validate(schemas.PAGE_QUERY, args))
+
+        return self._as_caller(operation)
+
+    def create_token(
+        self,
+        name: str,
+        *,
+        scope: str = "write",
+        expires_in_days: int | None = None,
+    ) -> dict[str, Any]:
+        """Like ``POST /me/tokens``: the new token, with its secret as ``"token"``."""
+        data = without_none(
+            [("name", name), ("scope", scope), ("expires_in_days", expires_in_days)]
+        )
+
+        def operation(caller: services.User) -> dict[str, Any]:
+            clean = validate(schemas.NEW_TOKEN, data)
+            return credentials.issue_token(caller, **clean)
+
+        return self._as_caller(operation)
+
+    def token(self, token_id: int) -> dict[str, Any]:
+        """Like ``GET /me/tokens/<id>``."""
+        return self._as_caller(lambda caller: credentials.get_token(caller, token_id))
+
+    def revoke_token(self, token_id: int) -> None:
+        """Like ``DELETE /me/tokens/<id>``: the token stops working at once."""
+        self._as_caller(lambda caller: credentials.revoke_token(caller, token_id))
 
     def organizations(
         self, *, limit: int | None = None, cursor: str | None = None

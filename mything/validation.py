@@ -252,6 +252,22 @@ page_limit.json_schema = lambda: {  # type: ignore[attr-defined]
 }
 
 
+def token_lifetime(value: int) -> int:
+    """Accept a token lifetime in days, between 1 and the app's ``TOKEN_MAX_DAYS``."""
+    days = integer(value)
+    maximum = current_app.config["TOKEN_MAX_DAYS"]
+    if not 1 <= days <= maximum:
+        raise Invalid(f"must be between 1 and {maximum}")
+    return days
+
+
+token_lifetime.json_schema = lambda: {  # type: ignore[attr-defined]
+    "type": "integer",
+    "minimum": 1,
+    "maximum": current_app.config["TOKEN_MAX_DAYS"],
+}
+
+
 def is_valid(validator: Callable[[Any], Any], value: Any) -> bool:
     """Return whether ``validator`` accepts ``value``."""
     try:

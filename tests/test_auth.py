@@ -3,11 +3,12 @@
 import base64
 import hashlib
 import re
+import threading
 from pathlib import Path
 
 import pytest
 from conftest import ALL_DATABASES
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from mything import MyThing
 from mything.db import get_database
@@ -18,32 +19,49 @@ pytestmark = pytest.mark.databases(*ALL_DATABASES)
 MADE_UP_TOKEN = "mt_" + "A" * 43
 BASIC = "Basic " + base64.b64encode(b"alice:secret").decode()
 
-# Authorization headers that must not authenticate; {token} is alice's.
-BAD_AUTHORIZATIONS = {
+# Authorization headers that carry no bearer token: anonymous; {token} is alice's.
+NO_BEARER_TOKEN = {
     "missing": None,
     "empty": "",
     "basic": BASIC,
+    "no-scheme": "{token}",
+    "other-scheme": "Token {token}",
+}
+# Bearer tokens that are not valid.
+INVALID_TOKENS = {
     "scheme-only": "Bearer",
     "empty-token": "Bearer ",
     "made-up": f"Bearer {MADE_UP_TOKEN}",
     "trailing-space": "Bearer {token} ",
     "longer": "Bearer {token}x",
-    "no-scheme": "{token}",
-    "other-scheme": "Token {token}",
 }
 
 
-def assert_unauthorized(response):
-    assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"] == "Bearer"
+def assert_error(response, status, code):
+    assert response.status_code == status
     body = response.get_json()
     assert body == {
         "message": body["message"],
-        "status": 401,
-        "code": "unauthorized",
+        "status": status,
+        "code": code,
         "request_id": response.headers["X-Request-ID"],
     }
     assert isinstance(body["message"], str) and body["message"]
+
+
+def assert_unauthorized(response):
+    """A 401 that asks for a bearer token, with no RFC 6750 error."""
+    assert_error(response, 401, "unauthorized")
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="mything"'
+
+
+def assert_invalid_token(response):
+    """A 401 for a bearer token that is not valid (RFC 6750 invalid_token)."""
+    assert_error(response, 401, "invalid_token")
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer realm="mything", error="invalid_token", ')
+    description = response.get_json()["message"]
+    assert challenge.endswith(f'error_description="{description}"')
 
 
 def user_names(app):
@@ -102,18 +120,26 @@ def test_each_token_finds_its_own_user(client, alice, bob):
     assert (me["name"], them["name"]) == ("alice", "bob")
 
 
-@pytest.mark.parametrize(
-    "authorization", list(BAD_AUTHORIZATIONS.values()), ids=list(BAD_AUTHORIZATIONS)
-)
-def test_requests_without_a_valid_token_are_unauthorized(client, alice, authorization):
+def get_me(client, authorization, token):
     # The raw header goes in the WSGI environ, exactly as a server passes it.
     environ = {}
     if authorization is not None:
-        environ["HTTP_AUTHORIZATION"] = authorization.format(token=alice.token)
+        environ["HTTP_AUTHORIZATION"] = authorization.format(token=token)
+    return client.get("/me", environ_base=environ)
 
-    response = client.get("/me", environ_base=environ)
 
-    assert_unauthorized(response)
+@pytest.mark.parametrize(
+    "authorization", list(NO_BEARER_TOKEN.values()), ids=list(NO_BEARER_TOKEN)
+)
+def test_requests_without_a_bearer_token_are_unauthorized(client, alice, authorization):
+    assert_unauthorized(get_me(client, authorization, alice.token))
+
+
+@pytest.mark.parametrize(
+    "authorization", list(INVALID_TOKENS.values()), ids=list(INVALID_TOKENS)
+)
+def test_requests_with_an_invalid_token_are_refused(client, alice, authorization):
+    assert_invalid_token(get_me(client, authorization, alice.token))
 
 
 @pytest.mark.parametrize(
@@ -150,8 +176,10 @@ def test_tokens_are_long_random_and_different_each_time(thing):
 
     tokens = [thing.create_token("alice") for _ in range(20)]
 
-    # 43 URL-safe base64 characters carry 258 bits.
-    assert all(re.fullmatch(r"mt_[A-Za-z0-9_-]{43}", token) for token in tokens)
+    # 43 URL-safe base64 characters carry 258 bits; then an 8-digit checksum.
+    assert all(
+        re.fullmatch(r"mt_[A-Za-z0-9_-]{43}[0-9a-f]{8}", token) for token in tokens
+    )
     assert len(set(tokens)) == len(tokens)
 
 
@@ -228,3 +256,45 @@ def test_tokens_still_work_when_remote_user_is_trusted(trusting_thing):
     response = trusting_client.get("/me", headers={"Authorization": f"Bearer {token}"})
 
     assert response.get_json()["name"] == "alice"
+
+
+@pytest.mark.databases("sqlite")
+def test_two_first_requests_by_a_new_remote_user_both_succeed(trusting_thing):
+    """Both succeed even when the second creates the user while the first looks.
+
+    The first request is held just after it found no user carol, until the
+    second has created her and answered: on SQLite a read transaction that
+    then wrote the user itself would fail at once with "database is locked".
+    """
+    trusting_thing.init_db()
+    engine = get_database(trusting_thing.flask_app).engine
+    first_has_looked, second_is_done = threading.Event(), threading.Event()
+    statuses = {}
+
+    def hold_the_first_look(connection, cursor, statement, *args):
+        looking_for_user = statement.startswith("SELECT users.id, users.name")
+        if looking_for_user and threading.current_thread() is first:
+            if not first_has_looked.is_set():
+                first_has_looked.set()
+                second_is_done.wait(timeout=60)
+
+    def request(label):
+        client = trusting_thing.flask_app.test_client()
+        response = client.get("/me", environ_base={"REMOTE_USER": "carol"})
+        statuses[label] = response.status_code
+
+    first = threading.Thread(target=request, args=["first"])
+    second = threading.Thread(target=request, args=["second"])
+    event.listen(engine, "after_cursor_execute", hold_the_first_look)
+    try:
+        first.start()
+        assert first_has_looked.wait(timeout=60)
+        second.start()
+        second.join()
+        second_is_done.set()
+        first.join()
+    finally:
+        event.remove(engine, "after_cursor_execute", hold_the_first_look)
+
+    assert statuses == {"first": 200, "second": 200}
+    assert user_names(trusting_thing.flask_app) == ["carol"]

@@ -152,3 +152,80 @@ def test_openapi_output_is_the_same_bytes_every_time_and_sorted(run, tmp_path):
                 assert_sorted(item)
 
     assert_sorted(document)
+
+
+def test_tokens_are_created_listed_and_revoked_from_the_command_line(
+    run, thing_on_the_same_database
+):
+    run(MYTHING, "create-user", "alice")
+    made = run(
+        MYTHING,
+        "create-token",
+        "alice",
+        "--label",
+        "backup job",
+        "--scope",
+        "read",
+        "--expires-in-days",
+        "7",
+    )
+    assert made.returncode == 0, made.stderr
+    (token,) = made.stdout.splitlines()
+
+    listed = run(MYTHING, "list-tokens", "alice")
+    assert listed.returncode == 0, listed.stderr
+    header, row = listed.stdout.splitlines()
+    assert header.split() == [
+        "ID",
+        "SCOPE",
+        "CREATED",
+        "EXPIRES",
+        "LAST",
+        "USED",
+        "NAME",
+    ]
+    token_id, scope = row.split()[:2]
+    assert scope == "read"
+    assert row.split()[-3:] == ["never", "backup", "job"]
+    assert token not in listed.stdout
+
+    client = thing_on_the_same_database.flask_app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/me", headers=headers).status_code == 200
+    revoked = run(MYTHING, "revoke-token", token_id)
+    assert revoked.returncode == 0, revoked.stderr
+    assert client.get("/me", headers=headers).status_code == 401
+    again = run(MYTHING, "revoke-token", token_id)
+    assert again.returncode == 1
+    assert "not found" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (["--scope", "admin"], "--scope"),
+        (["--scope", "READ"], "--scope"),
+        (["--expires-in-days", "0"], "expires_in_days"),
+        (["--expires-in-days", "366"], "expires_in_days"),
+        (["--expires-in-days", "1.5"], "--expires-in-days"),
+        (["--label", ""], "name"),
+        (["--label", "x" * 101], "name"),
+    ],
+)
+def test_a_refused_token_option_creates_nothing(
+    run, thing_on_the_same_database, options, named
+):
+    run(MYTHING, "create-user", "alice")
+
+    result = run(MYTHING, "create-token", "alice", *options)
+
+    assert result.returncode != 0
+    assert named in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert thing_on_the_same_database.as_user("alice").tokens()["items"] == []
+
+
+def test_listing_the_tokens_of_nobody_fails(run):
+    result = run(MYTHING, "list-tokens", "nobody")
+    assert result.returncode == 1
+    assert "nobody" in result.stderr

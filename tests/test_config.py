@@ -29,6 +29,8 @@ def in_tmp_path(tmp_path, monkeypatch):
         ("TRUSTED_PROXIES", 0),
         ("METRICS_ENABLED", False),
         ("METRICS_TOKEN", ""),
+        ("TOKEN_DEFAULT_DAYS", 90),
+        ("TOKEN_MAX_DAYS", 365),
     ],
 )
 def test_defaults(key, value):
@@ -220,3 +222,26 @@ def test_a_bad_value_in_the_config_file_names_key_and_file(tmp_path, monkeypatch
         create_app()
     assert "PAGE_SIZE" in str(caught.value)
     assert "MYTHING_CONFIG" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"TOKEN_MAX_DAYS": 0}, "TOKEN_MAX_DAYS"),
+        ({"TOKEN_DEFAULT_DAYS": "soon"}, "TOKEN_DEFAULT_DAYS"),
+        ({"TOKEN_DEFAULT_DAYS": 400}, "TOKEN_DEFAULT_DAYS"),
+        ({"TOKEN_DEFAULT_DAYS": 10, "TOKEN_MAX_DAYS": 5}, "TOKEN_DEFAULT_DAYS"),
+    ],
+)
+def test_bad_token_lifetimes_fail_at_start_naming_the_key(settings, named):
+    with pytest.raises(ConfigError) as refused:
+        create_app(settings)
+    (line,) = str(refused.value).splitlines()
+    assert named in line
+
+
+def test_token_lifetimes_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("MYTHING_TOKEN_DEFAULT_DAYS", "30")
+    monkeypatch.setenv("MYTHING_TOKEN_MAX_DAYS", "60")
+    config = create_app().config
+    assert (config["TOKEN_DEFAULT_DAYS"], config["TOKEN_MAX_DAYS"]) == (30, 60)

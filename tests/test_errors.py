@@ -125,7 +125,7 @@ def test_a_405_says_which_methods_are_allowed(client):
 def test_a_401_asks_for_a_bearer_token(client):
     response = client.get("/me")
     assert_json_error(response, 401, "unauthorized")
-    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="mything"'
 
 
 REQUESTS = [

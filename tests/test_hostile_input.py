@@ -32,9 +32,11 @@ import pytest
 from conftest import Caller, make_caller, postgresql_schema, stored_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import insert, select
 
 from mything import MyThing
 from mything.db import get_database
+from mything.tables import tokens as db_tokens
 
 ERROR_KEYS = {"message", "status", "code", "request_id"}
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -65,10 +67,20 @@ class World:
     bob: Caller
     carol: Caller
     cursors: list[str] = field(default_factory=list)
+    #: The rows of the callers' tokens, to put back after a request revoked one.
+    token_rows: list[dict] = field(default_factory=list)
 
     @property
     def app(self):
         return self.thing.flask_app
+
+    def keep_tokens(self) -> None:
+        """Put back any of the callers' tokens that a request revoked."""
+        with get_database(self.app).engine.begin() as connection:
+            kept = set(connection.execute(select(db_tokens.c.id)).scalars())
+            lost = [row for row in self.token_rows if row["id"] not in kept]
+            if lost:
+                connection.execute(insert(db_tokens), lost)
 
     def note_ids(self) -> dict[str, int]:
         """Return a note id of acme and of globex, making one again if deleted."""
@@ -106,6 +118,10 @@ def build_world(backend: str, uri: str) -> World:
     for number in range(3):
         alice.create_note("acme", title=f"note {number}", tags=["t"])
         bob.create_note("globex", title=f"note {number}", tags=["t"])
+    with get_database(thing.flask_app).engine.connect() as connection:
+        world.token_rows = [
+            dict(row._mapping) for row in connection.execute(select(db_tokens))
+        ]
     world.cursors = [
         alice.notes("acme", limit=1)["next_cursor"],
         alice.notes("acme", limit=1, tag="t")["next_cursor"],
@@ -192,6 +208,8 @@ def known_values(notes: dict[str, int]) -> dict[str, list[bytes]]:
         "slug": [b"acme", b"globex", b"initech", b"nope"],
         "note_id": [str(notes["acme"]).encode(), str(notes["globex"]).encode()],
         "user": [b"alice", b"bob", b"carol", b"nobody"],
+        # alice's, bob's and carol's tokens, and one that does not exist.
+        "token_id": [b"1", b"2", b"3", b"4"],
         "filename": [b"docs.js", b"swagger-ui/swagger-ui.css", b"nope.js"],
     }
 
@@ -451,7 +469,7 @@ def check_answer(request: HostileRequest, response) -> None:
         assert request_id == sent_id
 
     if status == 401:
-        assert response.headers["WWW-Authenticate"] == "Bearer"
+        assert response.headers["WWW-Authenticate"].startswith('Bearer realm="mything"')
     if status == 405:
         assert response.headers["Allow"]
 
@@ -499,6 +517,7 @@ def exchange(world: World, request: HostileRequest) -> None:
     check_answer(request, response)
     if 400 <= response.status_code < 500:
         assert stored_rows(world.app) == before
+    world.keep_tokens()
 
 
 # The properties --------------------------------------------------------------

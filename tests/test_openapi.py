@@ -74,7 +74,7 @@ def test_request_body_schema_comes_from_the_voluptuous_schema(client):
 
 def test_creating_operations_document_the_idempotency_key(client):
     paths = client.get("/openapi.json").json["paths"]
-    for path in ("/orgs", "/orgs/{slug}/members", "/orgs/{slug}/notes"):
+    for path in ("/orgs", "/orgs/{slug}/members", "/orgs/{slug}/notes", "/me/tokens"):
         parameters = {p["name"]: p for p in paths[path]["post"]["parameters"]}
         key = parameters["Idempotency-Key"]
         assert key["in"] == "header" and not key["required"]
@@ -175,6 +175,23 @@ def test_responses_conform_to_the_document(thing, client, alice):
             client.get("/orgs/acme/members?limit=1", headers=headers),
         ),
     ]
+    issued = client.post("/me/tokens", json={"name": "ci"}, headers=headers)
+    checks += [
+        ("/me/tokens", "post", issued),
+        ("/me/tokens", "get", client.get("/me/tokens?limit=1", headers=headers)),
+        (
+            "/me/tokens/current",
+            "get",
+            client.get("/me/tokens/current", headers=headers),
+        ),
+        (
+            "/me/tokens/{token_id}",
+            "get",
+            client.get(f"/me/tokens/{issued.json['id']}", headers=headers),
+        ),
+        ("/me/tokens", "post", client.post("/me/tokens", json={}, headers=headers)),
+        ("/me", "get", client.get("/me", headers={"Authorization": "Bearer x"})),
+    ]
     for path, method, response in checks:
         conforms(document, path, method, response)
 
@@ -235,3 +252,18 @@ def document_schema(operation):
 
 def header_names(operation):
     return {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+
+
+def test_the_token_lifetime_maximum_follows_the_configuration(tmp_path):
+    thing = MyThing(
+        {
+            "DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
+            "TOKEN_DEFAULT_DAYS": 30,
+            "TOKEN_MAX_DAYS": 30,
+        }
+    )
+    document = thing.flask_app.test_client().get("/openapi.json").json
+    body = document["paths"]["/me/tokens"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert schema["properties"]["expires_in_days"]["maximum"] == 30
+    assert schema["properties"]["scope"]["enum"] == ["read", "write"]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, inspect
+from alembic import op
+from sqlalchemy import Column, Connection, Index, Table, inspect
 
 
 def table_options(connection: Connection) -> dict[str, Any]:
@@ -57,18 +58,35 @@ def drop_existing(connection: Connection, *tables: Table) -> None:
 
 def add_missing_column(connection: Connection, table_name: str, column: Column) -> None:
     """Add ``column`` to the table ``table_name`` unless it is already there."""
-    from alembic import op
-
-    columns = {info["name"] for info in inspect(connection).get_columns(table_name)}
-    if column.name not in columns:
+    if column.name not in _column_names(connection, table_name):
         op.add_column(table_name, column)
 
 
 def drop_existing_column(connection: Connection, table_name: str, name: str) -> None:
-    """Drop the column ``name`` of ``table_name`` if it is there."""
-    from alembic import op
+    """Drop the column ``name`` of ``table_name`` if it is there.
 
-    columns = {info["name"] for info in inspect(connection).get_columns(table_name)}
-    if name in columns:
-        with op.batch_alter_table(table_name) as batch:
-            batch.drop_column(name)
+    Never through a copy of the table, as Alembic's batch mode does on SQLite:
+    dropping the old table would cascade to the rows that refer to it.
+    (SQLite drops columns itself since 3.35.)
+    """
+    if name in _column_names(connection, table_name):
+        op.drop_column(table_name, name)
+
+
+def create_missing_index(connection: Connection, index: Index) -> None:
+    """Create ``index`` (bound to its table) unless it is already there."""
+    assert index.table is not None
+    existing = inspect(connection).get_indexes(index.table.name)
+    if index.name not in {info["name"] for info in existing}:
+        index.create(connection)
+
+
+def drop_existing_index(connection: Connection, table_name: str, name: str) -> None:
+    """Drop the index ``name`` of ``table_name`` if it is there."""
+    existing = inspect(connection).get_indexes(table_name)
+    if name in {info["name"] for info in existing}:
+        op.drop_index(name, table_name=table_name)
+
+
+def _column_names(connection: Connection, table_name: str) -> set[str]:
+    return {info["name"] for info in inspect(connection).get_columns(table_name)}

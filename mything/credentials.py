@@ -1,0 +1,303 @@
+"""The tokens people hold: issued, listed, revoked, and checked on every request.
+
+A token belongs to one user and has a ``name`` (what it is for), a
+``scope`` (``read``: only ``GET``, ``HEAD`` and ``OPTIONS``; ``write``:
+anything its user may do), and an expiry. Its secret is shown once, when it
+is issued (:func:`issue_token`), and only its hash is kept
+(:mod:`mything.tokens`). Its lifecycle::
+
+    issue_token(alice, name="ci", scope="read", expires_in_days=30)
+    authenticate_token(secret)     # on each request: the user, or a 401
+    list_tokens(alice)             # never the secrets
+    revoke_token(alice, token_id)  # the row is deleted: refused at once
+
+Nothing about a token is cached between requests, so a revoked token is
+refused by the very next request, in every worker and on every host.
+
+Each use is recorded in ``last_used_at``, at most once per
+:data:`LAST_USE_INTERVAL` per token, so most requests only read the token;
+the record is written after the request, in a short transaction of its
+own, and whatever the request's outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app, g
+from sqlalchemy import Row, delete, insert, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import tokens
+from .db import close_db, get_database, get_db
+from .errors import InvalidToken, NotFound
+from .pagination import load_page
+from .services import MAX_ID, User, find_user, isoformat
+from .tables import tokens as token_table
+from .tables import users, utcnow
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+#: How stale ``last_used_at`` may get before a request records its use.
+LAST_USE_INTERVAL = timedelta(minutes=1)
+
+#: The name listed for tokens issued before tokens had names.
+LEGACY_NAME = "legacy"
+
+
+@dataclass(frozen=True)
+class TokenUser(User):
+    """A user authenticated by a bearer token, with the token's id and scope."""
+
+    token_id: int
+    scope: str
+
+
+_COLUMNS = (
+    token_table.c.id,
+    token_table.c.name,
+    token_table.c.scope,
+    token_table.c.created_at,
+    token_table.c.expires_at,
+    token_table.c.last_used_at,
+)
+
+
+def _describe(row: Row) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name or LEGACY_NAME,
+        # Legacy tokens granted everything their user could do, and still do.
+        "scope": row.scope or "write",
+        "created_at": isoformat(row.created_at),
+        "expires_at": _optional_time(row.expires_at),
+        "last_used_at": _optional_time(row.last_used_at),
+    }
+
+
+def _optional_time(moment: datetime | None) -> str | None:
+    return None if moment is None else isoformat(moment)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # SQLite hands back the UTC value it was given, without its zone.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# Issuing and revoking ---------------------------------------------------------
+
+
+def issue_token(
+    user: User, *, name: str, scope: str = "write", expires_in_days: int | None = None
+) -> dict[str, Any]:
+    """Issue a token for ``user``; return its description and, this once, its secret.
+
+    Without ``expires_in_days`` it lives ``TOKEN_DEFAULT_DAYS``.
+    """
+    days = expires_in_days or current_app.config["TOKEN_DEFAULT_DAYS"]
+    secret = tokens.new_token()
+    now = utcnow()
+    # inserted_primary_key, not RETURNING: MySQL has no RETURNING.
+    token_id = (
+        get_db()
+        .execute(
+            insert(token_table).values(
+                user_id=user.id,
+                token_hash=tokens.hash_token(secret),
+                name=name,
+                scope=scope,
+                created_at=now,
+                expires_at=now + timedelta(days=days),
+            )
+        )
+        .inserted_primary_key[0]
+    )
+    return {**get_token(user, token_id), "token": secret}
+
+
+def create_token(
+    user_name: str,
+    *,
+    label: str,
+    scope: str = "write",
+    expires_in_days: int | None = None,
+) -> str:
+    """Issue a token for the user called ``user_name``; return only its secret.
+
+    An administrative operation (the Python API and the command line): an
+    unknown user is a 404.
+    """
+    user = find_user(user_name)
+    if user is None:
+        raise NotFound(f"There is no user {user_name!r}.")
+    issued = issue_token(user, name=label, scope=scope, expires_in_days=expires_in_days)
+    secret: str = issued["token"]
+    return secret
+
+
+def revoke_token(user: User, token_id: Any) -> None:
+    """Revoke one of ``user``'s tokens; any other id is a 404."""
+    _check_id(token_id)
+    deleted = get_db().execute(
+        delete(token_table).where(
+            token_table.c.id == token_id, token_table.c.user_id == user.id
+        )
+    )
+    if deleted.rowcount == 0:
+        raise NotFound("Token not found.")
+
+
+def revoke_any_token(token_id: Any) -> None:
+    """Revoke the token ``token_id``, whoever holds it (an administrative operation)."""
+    _check_id(token_id)
+    deleted = get_db().execute(delete(token_table).where(token_table.c.id == token_id))
+    if deleted.rowcount == 0:
+        raise NotFound("Token not found.")
+
+
+def current_token_id(user: User) -> int:
+    """Return the id of the token ``user`` authenticated with, or raise a 404.
+
+    A user the host vouched for (``REMOTE_USER``) used no token.
+    """
+    if not isinstance(user, TokenUser):
+        raise NotFound("This request was not made with a token.")
+    return user.token_id
+
+
+def _check_id(token_id: Any) -> None:
+    # HTTP routing only passes ids in range; Python callers may pass anything.
+    if isinstance(token_id, bool) or not isinstance(token_id, int):
+        raise NotFound("Token not found.")
+    if not 1 <= token_id <= MAX_ID:
+        raise NotFound("Token not found.")
+
+
+# Listing ----------------------------------------------------------------------
+
+
+def list_tokens(
+    user: User, *, limit: int | None = None, cursor: str | None = None
+) -> dict[str, Any]:
+    """Return a page of ``user``'s tokens, newest first, without their secrets."""
+    return load_page(
+        select(*_COLUMNS).where(token_table.c.user_id == user.id),
+        key=token_table.c.id,
+        descending=True,
+        scope=f"tokens:{user.id}",
+        limit=limit,
+        cursor=cursor,
+        serialize=lambda rows: [_describe(row) for row in rows],
+    )
+
+
+def get_token(user: User, token_id: Any) -> dict[str, Any]:
+    """Return one of ``user``'s tokens; any other id is a 404."""
+    _check_id(token_id)
+    row = (
+        get_db()
+        .execute(
+            select(*_COLUMNS).where(
+                token_table.c.id == token_id, token_table.c.user_id == user.id
+            )
+        )
+        .first()
+    )
+    if row is None:
+        raise NotFound("Token not found.")
+    return _describe(row)
+
+
+# Authenticating ---------------------------------------------------------------
+
+
+def authenticate_token(secret: str) -> TokenUser:
+    """Return the user a bearer token belongs to, or raise :class:`InvalidToken`.
+
+    A value that cannot be a token (a wrong checksum, a stray character, the
+    wrong length) is refused before the database is asked.
+    """
+    if not tokens.is_well_formed(secret):
+        raise InvalidToken("The token is malformed or its checksum is wrong.")
+    presented = tokens.hash_token(secret)
+    row = (
+        get_db()
+        .execute(
+            select(
+                users.c.id.label("user_id"),
+                users.c.name.label("user_name"),
+                token_table.c.id,
+                token_table.c.token_hash,
+                token_table.c.scope,
+                token_table.c.expires_at,
+                token_table.c.last_used_at,
+            )
+            .join(token_table, token_table.c.user_id == users.c.id)
+            .where(token_table.c.token_hash == presented)
+        )
+        .first()
+    )
+    if row is None or not tokens.hashes_match(row.token_hash, presented):
+        raise InvalidToken("The token is unknown or was revoked.")
+    now = utcnow()
+    if row.expires_at is not None and _as_utc(row.expires_at) <= now:
+        raise InvalidToken("The token has expired.")
+    last_used = row.last_used_at
+    if last_used is None or _as_utc(last_used) <= now - LAST_USE_INTERVAL:
+        _record_use(row.id, now)
+    scope = row.scope or "write"  # a legacy token may write
+    return TokenUser(row.user_id, row.user_name, token_id=row.id, scope=scope)
+
+
+def _record_use(token_id: int, now: datetime) -> None:
+    # Recorded once the request has its answer (record_token_use), so that
+    # every use counts, even one that failed: a leaked token being tried
+    # shows up in last_used_at.
+    g.mything_token_use = (token_id, now)
+
+
+def record_token_use(exc: BaseException | None = None) -> None:
+    """Write when the request's token was used, in a transaction of its own.
+
+    Runs at the end of every app context. The request's own connection is
+    released first (what it did not commit is rolled back): on SQLite it
+    may hold the write lock this needs.
+    """
+    use = g.pop("mything_token_use", None)
+    if use is None:
+        return
+    token_id, now = use
+    close_db()
+    stale = or_(
+        token_table.c.last_used_at.is_(None),
+        token_table.c.last_used_at <= now - LAST_USE_INTERVAL,
+    )
+    try:
+        with get_database().connect(write=True) as connection, connection.begin():
+            # Another request recording this token's use holds its row until
+            # it commits; SKIP LOCKED passes it by instead of waiting, so a
+            # burst of requests on one token never queues behind that lock.
+            # (SQLite has no row locks: its writers take turns anyway.)
+            claimed = connection.execute(
+                select(token_table.c.id)
+                .where(token_table.c.id == token_id, stale)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if claimed is not None:
+                connection.execute(
+                    update(token_table)
+                    .where(token_table.c.id == token_id)
+                    .values(last_used_at=now)
+                )
+    except SQLAlchemyError as error:
+        # The answer is already made; losing one record of use must not
+        # turn it into an error.
+        current_app.logger.warning("could not record a token's last use: %s", error)
+
+
+def init_app(app: Flask) -> None:
+    """Record the last use of tokens at the end of each of ``app``'s requests."""
+    app.teardown_appcontext(record_token_use)

@@ -1,0 +1,52 @@
+"""Tokens have a name, a scope, an expiry and a last use; listed by user.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-01
+
+Tokens issued before keep empty values: they are listed as "legacy", may
+write, and never expire.
+"""
+
+from alembic import op
+from sqlalchemy import Column, Index, MetaData, String, Table
+
+from mything.migrations import ddl
+from mything.tables import NAMING_CONVENTION, Id, Timestamp
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+COLUMNS = ("name", "scope", "expires_at", "last_used_at")
+
+
+def user_index() -> Index:
+    """The index of a user's tokens, newest first, named by the convention."""
+    tokens = Table(
+        "mything_tokens",
+        MetaData(naming_convention=NAMING_CONVENTION),
+        Column("id", Id),
+        Column("user_id", Id),
+    )
+    return Index(None, tokens.c.user_id, tokens.c.id)
+
+
+def upgrade() -> None:
+    connection = op.get_bind()
+    for column in (
+        Column("name", String(100)),
+        Column("scope", String(5)),
+        Column("expires_at", Timestamp()),
+        Column("last_used_at", Timestamp()),
+    ):
+        ddl.add_missing_column(connection, "mything_tokens", column)
+    ddl.create_missing_index(connection, user_index())
+
+
+def downgrade() -> None:
+    connection = op.get_bind()
+    ddl.drop_existing_index(connection, "mything_tokens", user_index().name)
+    for name in reversed(COLUMNS):
+        ddl.drop_existing_column(connection, "mything_tokens", name)
