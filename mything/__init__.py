@@ -12,12 +12,14 @@ alone with ``gunicorn 'mything:MyThing()'``, or call it from Python with
 are public; everything else may change between releases.
 """
 
-# Set before the imports below: modules of the package read it.
-__version__ = "0.1.0"
+import importlib.metadata
 
-from .app import create_app  # noqa: E402
-from .errors import ApiException, ConfigError  # noqa: E402
-from .thing import MyThing  # noqa: E402
+from .app import create_app
+from .errors import ApiException, ConfigError
+from .thing import MyThing
+
+#: The installed release (from the package metadata, set in pyproject.toml).
+__version__ = importlib.metadata.version("mything")
 
 __all__ = [
     "ApiException",

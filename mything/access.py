@@ -39,13 +39,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .credentials import User
 from .requestid import request_id
-from .services import User
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-
-    from .app import ApiFlask
+    from flask import Flask
 
 logger = logging.getLogger("mything.access")
 
@@ -180,7 +179,7 @@ def log(exchange: Exchange) -> None:
     )
 
 
-def init_app(app: ApiFlask) -> AccessLog:
+def init_app(app: Flask) -> AccessLog:
     """Log an access record for every request of ``app``; return the middleware.
 
     The middleware is kept as ``app.extensions["mything.access"]``, where

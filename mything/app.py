@@ -8,37 +8,37 @@ registers the error handlers and every blueprint under
 :class:`ApiFlask` is the one place where responses are built: a view returns
 an :class:`~mything.results.ApiResult`, and :meth:`ApiFlask.make_response`
 turns it into JSON and adds the headers every response carries.
+
+mything changes Flask only where Flask documents it may be changed: class
+attributes (``request_class``, ``response_class``, ``json_provider_class``,
+``session_interface``), :meth:`~flask.Flask.make_response`, hooks
+(``before_request``, ``teardown_appcontext``), error handlers, URL
+converters, and middleware around ``wsgi_app``. Everything else of Flask's
+request cycle runs as Flask wrote it, so the hooks and signals a host adds
+behave as in any Flask app, and a new Flask release changes nothing here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from collections.abc import Mapping
+from typing import Any, cast
 
 from flask import Flask, Request, Response, request
-from flask.globals import request_ctx
 from flask.sessions import SessionInterface, SessionMixin
-from flask.signals import request_tearing_down
-from werkzeug.datastructures import ImmutableMultiDict
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import BaseConverter, MapAdapter
+from werkzeug.routing import BaseConverter
 from werkzeug.utils import find_modules, import_string
-from werkzeug.wsgi import get_host
 
 from . import access, auth, cli, cors, credentials, db, logs, metrics, ratelimit
-from .auth import NOT_CHECKED
 from .config import load_config
+from .credentials import User
 from .encoding import SafeJSONProvider
-from .errors import Unauthorized, register_error_handlers
+from .errors import handle_database_error, register_error_handlers
 from .requestid import request_id
 from .results import ApiResult
-from .services import User
-
-if TYPE_CHECKING:
-    from .ratelimit import RateLimiter
-    from .thing import MyThing
+from .wrappers import ApiRequest, ApiResponse
 
 
 class IdConverter(BaseConverter):
@@ -77,185 +77,58 @@ class NoSessions(SessionInterface):
         pass
 
 
-class ApiRequest(Request):
-    """Flask's request, carrying what mything learns about it while answering.
-
-    The rate limiter and the views find out who is calling, and the limiter
-    counts the call; both are kept here, on the one object that lives
-    exactly as long as the request, so that building the response reads
-    them without another lookup.
-
-    It also reads any query string without failing. Werkzeug keeps
-    percent-escapes that are not UTF-8 (``%ff``) as they are, but cannot
-    decode raw bytes that are not UTF-8, which servers other than gunicorn
-    pass on; those stay percent-encoded here too, and validation then
-    refuses them like any other wrong value.
-    """
-
-    #: Who is calling, once :mod:`mything.auth` has checked: the user, the
-    #: 401 that the credentials earned, or ``None`` without credentials.
-    authentication: User | Unauthorized | None = NOT_CHECKED
-    #: The rate limit headers of the answer, once the request is counted.
-    rate_limit_headers: Sequence[tuple[str, str]] = ()
-
-    @cached_property
-    def args(self) -> ImmutableMultiDict[str, str]:
-        query = self.query_string.decode("utf-8", "werkzeug.url_quote")
-        pairs = parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote")
-        return ImmutableMultiDict(pairs)
-
-
-class ApiResponse(Response):
-    """Flask's response, sending the headers that every mything answer carries.
-
-    :meth:`ApiFlask.make_response` puts those (``X-Request-ID``, the rate
-    limit, ``nosniff``) in :attr:`common_headers`, and they are sent after
-    :attr:`headers`, as they are. They are mything's own values, made of
-    safe characters; through ``headers`` each would be checked for newlines
-    twice, when added and when the response starts, which costs more than
-    counting the rate limit.
-    """
-
-    #: Headers sent after ``headers``, unchanged.
-    common_headers: Sequence[tuple[str, str]] = ()
-
-    def get_wsgi_response(
-        self, environ: dict[str, Any]
-    ) -> tuple[Iterable[bytes], str, list[tuple[str, str]]]:
-        app_iter, status, headers = super().get_wsgi_response(environ)
-        headers.extend(self.common_headers)
-        return app_iter, status, headers
-
-
 class ApiFlask(Flask):
     """A Flask app whose views return :class:`ApiResult` objects."""
 
     json_provider_class = SafeJSONProvider
     request_class = ApiRequest
-    response_class: type[ApiResponse] = ApiResponse
+    response_class = ApiResponse
+    session_interface = NoSessions()
 
     #: The :class:`~mything.thing.MyThing` that owns this app, if any.
-    my_thing: MyThing | None = None
-    #: The rate limiter every request is charged to (``None``: no limits).
-    rate_limiter: RateLimiter | None = None
-
-    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
-        """Bind the URL map to ``request``, from what the request has already read.
-
-        Flask's binding reads the Host header twice, decodes the path and the
-        query string again, and works out a subdomain. For an app that sets
-        no ``SERVER_NAME`` or ``TRUSTED_HOSTS`` and matches no hosts or
-        subdomains (mything's own config), it comes to this; otherwise, and
-        outside a request, Flask's binding is used. (One difference: Flask
-        would match a WebSocket upgrade request only against WebSocket
-        routes, and mything has none.)
-        """
-        if (
-            request is None
-            or self.config["SERVER_NAME"]
-            or self.config["TRUSTED_HOSTS"] is not None
-            or self.subdomain_matching
-            or self.url_map.host_matching
-        ):
-            return super().create_url_adapter(request)
-        # As in Flask: the host, read and checked by Werkzeug, kept on the request.
-        request.host = get_host(request.environ)
-        return self.url_map.bind(
-            request.host,
-            script_name=request.root_path,
-            subdomain=self.url_map.default_subdomain or "",
-            url_scheme=request.scheme,
-            default_method=request.method,
-            path_info=request.path,
-            query_args=request.query_string.decode("utf-8", "replace"),
-        )
-
-    def preprocess_request(self) -> Any:
-        """Charge the request to its caller's rate limit, before the view runs.
-
-        Then run Flask's before-request functions, if any were registered;
-        mything registers none, and Flask's search for them (for the app and
-        each blueprint) is skipped.
-        """
-        if self.rate_limiter is not None:
-            self.rate_limiter.check(request._get_current_object())  # type: ignore[attr-defined]
-        if self.url_value_preprocessors or self.before_request_funcs:
-            return super().preprocess_request()
-        return None
-
-    def process_response(self, response: Response) -> Response:
-        """Run Flask's after-request functions, if any were registered.
-
-        mything registers none and keeps no session to save, so Flask's
-        search for them (for this request, the app and each blueprint) is
-        skipped.
-        """
-        if self.after_request_funcs or request_ctx._after_request_functions:
-            return super().process_response(response)
-        return response
-
-    def do_teardown_request(self, *args: Any) -> None:
-        """Run Flask's teardown-request functions and signal, if anything uses them.
-
-        mything closes its database connection with the app context, so the
-        search for them is skipped unless something was registered.
-        """
-        if self.teardown_request_funcs or request_tearing_down.receivers:
-            super().do_teardown_request(*args)
+    my_thing: Any = None
 
     def make_response(self, rv: Any) -> ApiResponse:
-        """Build the response for a view's or error handler's return value."""
-        response: Response
+        """Build the response for a view's or error handler's return value.
+
+        A successful result commits the request's database work first, so
+        that a failed commit becomes an error response instead of a success
+        the database never kept. An error result is never committed: what
+        its request did is rolled back when the app context ends.
+        """
+        if isinstance(rv, ApiResult) and rv.status < 400:
+            try:
+                db.commit_db()
+            except (DBAPIError, PoolTimeoutError) as error:
+                rv = handle_database_error(error)
         if isinstance(rv, ApiResult):
             response = rv.to_response(self.response_class)
         else:
             response = super().make_response(rv)
         # Flask turns anything a view returns into its response_class.
         assert isinstance(response, ApiResponse)
-        current: ApiRequest = request._get_current_object()  # type: ignore[attr-defined]
-        response.common_headers = [
-            ("X-Content-Type-Options", "nosniff"),
-            ("X-Request-ID", request_id(current.environ)),
-            *current.rate_limit_headers,
-        ]
+        current = cast(ApiRequest, request)
+        response.headers.extend(
+            [
+                ("X-Content-Type-Options", "nosniff"),
+                ("X-Request-ID", request_id(current.environ)),
+                *current.rate_limit_headers,
+            ]
+        )
         if isinstance(current.authentication, User):
             # A caller's own data must not be kept by shared caches. (Only a
             # caller already known: building a response never queries.)
             response.headers["Cache-Control"] = "no-store"
         return response
 
-    def ensure_sync(self, func: Callable) -> Callable:
-        """Return ``func`` as it is: mything's views and hooks are not async.
-
-        Flask checks every view and hook for a coroutine on every request.
-        """
-        return func
-
-    def make_default_options_response(self) -> Response:
-        """Answer ``OPTIONS`` with ``Allow`` and an empty body, labelled as nothing."""
-        response = super().make_default_options_response()
-        # Flask labels the empty body text/html; mything never answers HTML.
-        del response.headers["Content-Type"]
-        return response
-
-    def dispatch_request(self) -> Any:
-        """Run the view, then commit its database work before answering.
-
-        Committing here, and not at teardown, means a failed commit becomes
-        an error response instead of a success the database never kept.
-        """
-        rv = super().dispatch_request()
-        db.commit_db()
-        return rv
-
 
 def create_app(config: Mapping[str, Any] | None = None) -> ApiFlask:
     """Create a mything Flask app; ``config`` overrides every other source."""
-    # No static folder: Flask would serve mything/static at /static, outside
-    # the docs blueprint (which serves those files, and can be switched off).
     # First, so that nothing mything logs while starting reaches Python's
     # last-resort handler (or Flask's) instead of the host's configuration.
     logs.prepare_loggers()
+    # No static folder: Flask would serve mything/static at /static, outside
+    # the docs blueprint (which serves those files, and can be switched off).
     app = ApiFlask("mything", static_folder=None)
     # "/orgs//notes" is a 404 in JSON, not Werkzeug's HTML redirect to a
     # merged path.
@@ -265,10 +138,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> ApiFlask:
     # them propagate would hand them to the server's HTML error page.
     app.config["PROPAGATE_EXCEPTIONS"] = False
     app.url_map.converters["id"] = IdConverter
-    app.session_interface = NoSessions()
     db.init_app(app)
     register_error_handlers(app)
     register_blueprints(app)
+    # The before-request hooks run in this order: count the request against
+    # its caller's limit, answer CORS preflights, refuse bad credentials.
     ratelimit.init_app(app)
     cors.init_app(app)
     auth.init_app(app)

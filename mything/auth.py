@@ -1,7 +1,7 @@
 """Who is calling: a bearer token, or a user the host application vouches for.
 
 Views that need a caller are decorated with :func:`authenticated`, which
-passes the :class:`~mything.services.User` as the ``caller`` argument::
+passes the :class:`~mything.credentials.User` as the ``caller`` argument::
 
     @blueprint.get("/me")
     @authenticated
@@ -37,40 +37,37 @@ from flask import current_app
 from flask import request as current_request
 
 from . import credentials, services
+from .credentials import User
+from .endpoints import endpoint_of
 from .errors import ApiException, InsufficientScope, Unauthorized
 from .schemas import USER_NAME
-from .validation import is_valid
+from .validators import is_valid
+from .wrappers import NOT_CHECKED, ApiRequest
 
 if TYPE_CHECKING:
     from flask import Flask
 
-    from .app import ApiRequest
-
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: What :attr:`ApiRequest.authentication <mything.app.ApiRequest>` holds
-#: until the request's credentials have been checked.
-NOT_CHECKED: Any = object()
 
 #: The methods a ``read`` token may use: those that change nothing.
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def authenticate(request: ApiRequest) -> services.User:
+def authenticate(request: ApiRequest) -> User:
     """Return the user making ``request``, or raise a 401."""
     outcome = _authentication(request)
-    if isinstance(outcome, services.User):
+    if isinstance(outcome, User):
         return outcome
     raise outcome or Unauthorized()
 
 
-def current_user(request: ApiRequest) -> services.User | None:
+def current_user(request: ApiRequest) -> User | None:
     """Return the user making ``request``, or ``None`` if unknown."""
     outcome = _authentication(request)
-    return outcome if isinstance(outcome, services.User) else None
+    return outcome if isinstance(outcome, User) else None
 
 
-def _authentication(request: ApiRequest) -> services.User | Unauthorized | None:
+def _authentication(request: ApiRequest) -> User | Unauthorized | None:
     # Checked once per request, by whichever asks first (the rate limiter,
     # refuse_bad_credentials or the view); a failure is kept too, so that it
     # is not looked up again. No credentials at all is None, not an
@@ -86,7 +83,7 @@ def _authentication(request: ApiRequest) -> services.User | Unauthorized | None:
     return outcome
 
 
-def _remote_user(environ: dict[str, Any]) -> services.User | None:
+def _remote_user(environ: dict[str, Any]) -> User | None:
     name = environ.get("REMOTE_USER")
     if not name or not current_app.config["TRUST_REMOTE_USER"]:
         return None
@@ -95,7 +92,7 @@ def _remote_user(environ: dict[str, Any]) -> services.User | None:
     return services.ensure_user(name)
 
 
-def _bearer_user(environ: dict[str, Any]) -> services.User | None:
+def _bearer_user(environ: dict[str, Any]) -> User | None:
     header = environ.get("HTTP_AUTHORIZATION")
     if header is None:
         return None
@@ -119,7 +116,7 @@ def refuse_bad_credentials() -> None:
     """
     request = cast("ApiRequest", current_request)
     view = current_app.view_functions.get(request.endpoint or "")
-    if not getattr(view, "rate_limited", True):
+    if view is not None and not endpoint_of(view).rate_limited:
         return
     outcome = _authentication(request)
     if isinstance(outcome, ApiException):
@@ -140,7 +137,7 @@ def authenticated(view: F) -> F:
         caller = authenticate(cast("ApiRequest", current_request))
         return view(*args, caller=caller, **kwargs)
 
-    wrapper.requires_auth = True  # type: ignore[attr-defined]
+    endpoint_of(wrapper).requires_auth = True
     return wrapper  # type: ignore[return-value]
 
 

@@ -1,11 +1,9 @@
-"""The ``mything`` command: Flask's CLI for a mything app, plus admin commands.
+"""mything's own commands, added to every app's ``app.cli``.
 
-``mything run``, ``mything routes`` and ``mything shell`` come from Flask;
 ``init-db``, ``db upgrade|downgrade|current|history``, ``create-user``,
-``create-token``, ``list-tokens``, ``revoke-token`` and ``openapi`` are
-mything's own. The
-same commands work as ``flask --app mything ...``. Configuration comes from
-``MYTHING_*`` variables and the ``MYTHING_CONFIG`` file, as for gunicorn.
+``create-token``, ``list-tokens``, ``revoke-token`` and ``openapi``. They
+run as ``mything ...`` (:mod:`mything.__main__`) or ``flask --app mything
+...``, beside Flask's own ``run``, ``routes`` and ``shell``.
 """
 
 from __future__ import annotations
@@ -14,14 +12,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 from sqlalchemy.exc import DBAPIError
 
 from . import credentials, migrations, openapi, services
-from .db import commit_db, get_database
+from .db import get_database, transaction
 from .errors import ApiException, ConfigError
-from .schemas import NEW_TOKEN, NEW_USER
-from .validation import validate, without_none
+from .schemas import ADMIN_TOKEN, NEW_USER
+from .validation import validate, validate_arguments
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -103,9 +101,7 @@ def create_user_command(name: str) -> None:
 @click.option(
     "--scope",
     type=click.Choice(["read", "write"]),
-    default="write",
-    show_default=True,
-    help="read: GET, HEAD and OPTIONS only.",
+    help="read: GET, HEAD and OPTIONS only (default: write).",
 )
 @click.option(
     "--expires-in-days",
@@ -114,19 +110,14 @@ def create_user_command(name: str) -> None:
 )
 @with_appcontext
 def create_token_command(
-    name: str, label: str | None, scope: str, expires_in_days: int | None
+    name: str, label: str | None, scope: str | None, expires_in_days: int | None
 ) -> None:
     """Print a new API token for the user NAME (it is shown only once)."""
-    data = without_none(
-        [
-            ("name", "unnamed" if label is None else label),
-            ("scope", scope),
-            ("expires_in_days", expires_in_days),
-        ]
-    )
 
     def operation() -> str:
-        clean = validate(NEW_TOKEN, data)
+        clean = validate_arguments(
+            ADMIN_TOKEN, name=label, scope=scope, expires_in_days=expires_in_days
+        )
         return credentials.create_token(name, label=clean.pop("name"), **clean)
 
     click.echo(_run(operation))
@@ -137,7 +128,7 @@ def create_token_command(
 @with_appcontext
 def list_tokens_command(name: str) -> None:
     """List the tokens of the user NAME, newest first (never their secrets)."""
-    user = services.find_user(name)
+    user = credentials.find_user(name)
     if user is None:
         raise click.ClickException(f"There is no user {name!r}.")
     rows = []
@@ -200,13 +191,13 @@ def openapi_command(output: Any, server_url: str) -> None:
     output.write(openapi.render_document(server_url) + b"\n")
 
 
-def _run(operation: Any) -> Any:
+def _run(operation: Callable[[], T]) -> T:
+    """Run ``operation`` in a transaction; an API error is one line and exit 1."""
     try:
-        result = operation()
+        with transaction():
+            return operation()
     except ApiException as exc:
         raise click.ClickException(exc.message) from None
-    commit_db()
-    return result
 
 
 def register_commands(app: Flask) -> None:
@@ -218,19 +209,3 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(openapi_command)
     app.cli.add_command(list_tokens_command)
     app.cli.add_command(revoke_token_command)
-
-
-def _create_app() -> Flask:
-    from .app import create_app
-
-    try:
-        return create_app()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-main = FlaskGroup(
-    name="mything",
-    create_app=_create_app,
-    help="Run and administer mything. Configure it with MYTHING_* variables.",
-)

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 from flask import request
 
+from .endpoints import endpoint_of
 from .errors import ApiException, PreconditionFailed
 from .results import ApiResult
 
@@ -155,7 +156,7 @@ def conditional_read(view: F) -> F:
         result.headers["ETag"] = etag
         return result
 
-    wrapper.preconditions = "read"  # type: ignore[attr-defined]
+    endpoint_of(wrapper).preconditions = "read"
     return wrapper  # type: ignore[return-value]
 
 
@@ -186,5 +187,5 @@ def conditional_write(view: F) -> F:
             result.headers["ETag"] = note_etag(result.value)
         return result
 
-    wrapper.preconditions = "write"  # type: ignore[attr-defined]
+    endpoint_of(wrapper).preconditions = "write"
     return wrapper  # type: ignore[return-value]

@@ -32,11 +32,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import tokens
 from .db import close_db, get_database, get_db
+from .encoding import isoformat
 from .errors import InvalidToken, NotFound
 from .pagination import load_page
-from .services import MAX_ID, User, find_user, isoformat
+from .tables import MAX_ID, users, utcnow
 from .tables import tokens as token_table
-from .tables import users, utcnow
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -46,6 +46,21 @@ LAST_USE_INTERVAL = timedelta(minutes=1)
 
 #: The name listed for tokens issued before tokens had names.
 LEGACY_NAME = "legacy"
+
+
+@dataclass(frozen=True)
+class User:
+    """A known user: the caller of an operation."""
+
+    id: int
+    name: str
+
+
+def find_user(name: str) -> User | None:
+    """Return the user called ``name``, or ``None``."""
+    row = get_db().execute(select(users.c.id, users.c.name).where(users.c.name == name))
+    found = row.first()
+    return User(found.id, found.name) if found else None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ This is the resource pattern of Flask's tutorial, on SQLAlchemy Core::
 
     conn = get_db()        # opened on first use, cached on ``g``
     conn.execute(...)      # a transaction begins on its own
-    commit_db()            # ApiFlask does this when a view returns
+    commit_db()            # ApiFlask.make_response does this for a success
     close_db()             # at teardown: rolls back anything not committed
 
 Each app owns one :class:`Database` in ``app.extensions["mything.db"]``, so
@@ -399,6 +399,20 @@ def writing() -> Iterator[Connection]:
         return
     with get_database().connect(write=True) as own, own.begin():
         yield own
+
+
+@contextmanager
+def transaction() -> Iterator[None]:
+    """Commit the database work of the block, if it succeeds.
+
+    The Python API and the command line run each operation in one (inside
+    an app context); a request commits the same way, with :func:`commit_db`
+    in :meth:`ApiFlask.make_response <mything.app.ApiFlask.make_response>`.
+    A block that raises commits nothing: its work is rolled back when the
+    app context ends.
+    """
+    yield
+    commit_db()
 
 
 def commit_db() -> None:

@@ -13,6 +13,7 @@ both directions, so no string that PostgreSQL or UTF-8 cannot hold gets in.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -37,6 +38,11 @@ def dumps(value: Any) -> bytes:
         if raw in data:
             data = data.replace(raw, escaped)
     return data
+
+
+def isoformat(moment: datetime) -> str:
+    """Format a moment as ISO 8601 UTC, to the microsecond (``...12:00:00.000000Z``)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def loads(data: bytes | str) -> Any:

@@ -34,17 +34,17 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app, request
+import click
+from flask import current_app, got_request_exception, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from .requestid import request_id
+from .results import ApiResult
 
 if TYPE_CHECKING:
     from flask import Flask
-
-    from .results import ApiResult
 
 #: Stable codes for the statuses mything answers with. Any other status gets
 #: its HTTP reason phrase in snake case (422 -> "unprocessable_content").
@@ -73,10 +73,13 @@ def code_for_status(status: int) -> str:
         return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
 
 
-class ConfigError(ValueError):
+class ConfigError(click.ClickException, ValueError):
     """A configuration value is missing or wrong; raised when an app is created.
 
     The message is one line that names the key and says what was expected.
+    It is a :class:`click.ClickException` too, so that the command line
+    (``mything ...`` or ``flask --app mything ...``) prints that line, not a
+    traceback, and exits with status 1.
     """
 
 
@@ -127,8 +130,6 @@ class ApiException(Exception):
 
     def to_result(self) -> ApiResult:
         """Return this error as an :class:`~mything.results.ApiResult`."""
-        from .results import ApiResult
-
         body = self.to_dict()
         body["request_id"] = request_id(request.environ)
         return ApiResult(body, self.status, headers=self.headers)
@@ -304,4 +305,11 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(PoolTimeoutError, handle_database_error)
-    app.register_error_handler(Exception, handle_unexpected_exception)
+
+    def handle_unexpected(error: Exception) -> ApiResult:
+        # Flask tells error trackers (Sentry, say) about exceptions that no
+        # handler answers; this handler answers every one, so it tells them.
+        got_request_exception.send(app, exception=error)
+        return handle_unexpected_exception(error)
+
+    app.register_error_handler(Exception, handle_unexpected)

@@ -34,11 +34,12 @@ from flask import request
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .credentials import User
 from .db import get_db
 from .encoding import dumps, loads
+from .endpoints import endpoint_of
 from .errors import ApiException
 from .results import ApiResult
-from .services import User
 from .tables import idempotency_keys, utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -95,7 +96,7 @@ def idempotent(view: F | None = None, /, *, never_stored: Sequence[str] = ()) ->
         _remember(caller, key, result, never_stored=never_stored)
         return result
 
-    wrapper.idempotent = True  # type: ignore[attr-defined]
+    endpoint_of(wrapper).idempotent = True
     return wrapper  # type: ignore[return-value]
 
 

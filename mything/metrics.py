@@ -47,11 +47,11 @@ from .errors import ConfigError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
+    from flask import Flask
     from prometheus_client.metrics_core import Metric
     from prometheus_client.registry import Collector
 
     from .access import AccessLog, Exchange
-    from .app import ApiFlask
 
 #: Where the metrics are served, relative to wherever mything is mounted.
 PATH = "/metrics"
@@ -202,7 +202,7 @@ def multiprocess_directory(environ: Mapping[str, str]) -> str | None:
     return directory
 
 
-def init_app(app: ApiFlask) -> Metrics | None:
+def init_app(app: Flask) -> Metrics | None:
     """Count every request of ``app``, if ``METRICS_ENABLED`` is on.
 
     Call it after :func:`mything.access.init_app`, whose measurement it

@@ -1,48 +1,38 @@
 """The OpenAPI 3.1 document, generated from the route table and the schemas.
 
 Nothing here describes a particular endpoint. The generator walks the app's
-URL map and reads what the decorators left on each view:
-
-==========================  ==============================================
-``body_schema``             :func:`~mything.validation.dataschema`
-``args_schema``             :func:`~mything.validation.argsschema`
-``requires_auth``           :func:`~mything.auth.authenticated`
-``response_schema/status``  :func:`returns`
-``response_headers``        :func:`returns`
-``preconditions``           :mod:`mything.conditional`'s decorators
-``rate_limited``            :func:`~mything.ratelimit.unlimited`
-docstring                   summary and description
-==========================  ==============================================
-
-so a new endpoint module appears in the document as soon as it is
-registered. :func:`render_document` is the same document as text, for
-``mything openapi``. voluptuous schemas become JSON Schema through
-`voluptuous-openapi <https://github.com/home-assistant-libs/voluptuous-openapi>`_;
-mything's own validators describe themselves with a ``json_schema``
-attribute (see :mod:`mything.validation`).
+URL map and reads each view's :class:`~mything.endpoints.Endpoint` — what its
+decorators declared: body and query schemas, authentication, the response
+and its status, rate limits, idempotency, preconditions — and its docstring
+(summary and description). So a new endpoint module appears in the document
+as soon as it is registered. :func:`render_document` is the same document
+as text, for ``mything openapi``. voluptuous schemas become JSON Schema
+through `voluptuous-openapi
+<https://github.com/home-assistant-libs/voluptuous-openapi>`_; mything's own
+validators describe themselves (:class:`~mything.validators.Validator`).
 """
 
 from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable
+from importlib.metadata import version
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import voluptuous
 from flask import current_app, request
 from voluptuous_openapi import UNSUPPORTED, OpenApiVersion, convert
 
-from . import __version__, conditional, idempotency
+from . import conditional, idempotency
+from .endpoints import Endpoint, endpoint_of
 from .schemas import ERROR
+from .validators import Validator
 
 if TYPE_CHECKING:
+    from flask import Flask
     from werkzeug.routing import Rule
-
-    from .app import ApiFlask
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 _CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {
     "id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
@@ -50,30 +40,6 @@ _CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {
     "path": {"type": "string"},
 }
 _PARAMETER = re.compile(r"<(?:(?P<converter>[a-zA-Z_]+)(?:\([^>]*\))?:)?(?P<name>\w+)>")
-
-
-def returns(
-    schema: Any, status: int = 200, *, headers: Sequence[str] = ()
-) -> Callable[[F], F]:
-    """Declare what a view answers on success, for the OpenAPI document.
-
-    ``headers`` names response headers described in the document's
-    components (``"ETag"``), beyond those every answer carries.
-    """
-
-    def decorator(view: F) -> F:
-        view.response_schema = schema  # type: ignore[attr-defined]
-        view.response_status = status  # type: ignore[attr-defined]
-        view.response_headers = tuple(headers)  # type: ignore[attr-defined]
-        return view
-
-    return decorator
-
-
-def undocumented(view: F) -> F:
-    """Leave ``view`` out of the OpenAPI document (answers that are not JSON)."""
-    view.documented = False  # type: ignore[attr-defined]
-    return view
 
 
 def json_schema(schema: Any) -> dict[str, Any]:
@@ -94,15 +60,9 @@ def json_schema(schema: Any) -> dict[str, Any]:
 
 
 def _describe_validator(schema: Any) -> Any:
-    described = getattr(schema, "json_schema", None)
-    if described is None:
-        return UNSUPPORTED
-    if callable(described):
-        described = described()
-    if "items" in described and not isinstance(described["items"], dict):
-        # A list validator names its item validator; describe that too.
-        described = {**described, "items": json_schema(described["items"])}
-    return dict(described)
+    if isinstance(schema, Validator):
+        return schema.json_schema()
+    return UNSUPPORTED
 
 
 def build_document(server_url: str | None = None) -> dict[str, Any]:
@@ -118,10 +78,10 @@ def build_document(server_url: str | None = None) -> dict[str, Any]:
             "openapi": "3.1.0",
             "info": {
                 "title": "mything",
-                "version": __version__,
+                "version": version("mything"),
                 "description": "An embeddable JSON API: organizations and their notes.",
             },
-            "paths": _paths(current_app),  # type: ignore[arg-type]
+            "paths": _paths(current_app),
             "components": _components(),
         }
     if server_url is None:
@@ -140,12 +100,12 @@ def render_document(server_url: str) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
 
 
-def _paths(app: ApiFlask) -> dict[str, Any]:
-    limited = app.rate_limiter is not None
+def _paths(app: Flask) -> dict[str, Any]:
+    limited = "mything.ratelimit" in app.extensions
     paths: dict[str, Any] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
         view = app.view_functions[rule.endpoint]
-        if not getattr(view, "documented", True):
+        if not endpoint_of(view).documented:
             continue
         path, parameters = _path(rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
@@ -172,33 +132,34 @@ def _path(rule: Rule) -> tuple[str, list[dict[str, Any]]]:
 def _operation(
     rule: Rule, view: Callable, parameters: list[dict], *, limited: bool
 ) -> dict[str, Any]:
+    endpoint = endpoint_of(view)
     summary, _, description = (inspect.getdoc(view) or "").partition("\n")
     operation: dict[str, Any] = {
         "operationId": rule.endpoint.replace(".", "_"),
         "summary": summary,
         "tags": [rule.endpoint.partition(".")[0]],
         "parameters": parameters
-        + _query_parameters(view)
-        + _header_parameters(view)
-        + _condition_parameters(view),
+        + _query_parameters(endpoint)
+        + _header_parameters(endpoint)
+        + _condition_parameters(endpoint),
     }
     if description.strip():
         operation["description"] = description.strip()
-    body_schema = getattr(view, "body_schema", None)
-    if body_schema is not None:
+    if endpoint.body_schema is not None:
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": json_schema(body_schema)}},
+            "content": {
+                "application/json": {"schema": json_schema(endpoint.body_schema)}
+            },
         }
-    requires_auth = getattr(view, "requires_auth", False)
-    operation["security"] = [{"bearerAuth": []}] if requires_auth else []
-    limited = limited and getattr(view, "rate_limited", True)
-    operation["responses"] = _responses(view, limited=limited)
+    operation["security"] = [{"bearerAuth": []}] if endpoint.requires_auth else []
+    limited = limited and endpoint.rate_limited
+    operation["responses"] = _responses(endpoint, limited=limited)
     return operation
 
 
-def _query_parameters(view: Callable) -> list[dict[str, Any]]:
-    schema = getattr(view, "args_schema", None)
+def _query_parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
+    schema = endpoint.query_schema
     if schema is None:
         return []
     return [
@@ -212,8 +173,8 @@ def _query_parameters(view: Callable) -> list[dict[str, Any]]:
     ]
 
 
-def _header_parameters(view: Callable) -> list[dict[str, Any]]:
-    if not getattr(view, "idempotent", False):
+def _header_parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
+    if not endpoint.idempotent:
         return []
     return [
         {
@@ -227,8 +188,8 @@ def _header_parameters(view: Callable) -> list[dict[str, Any]]:
     ]
 
 
-def _condition_parameters(view: Callable) -> list[dict[str, Any]]:
-    kind = getattr(view, "preconditions", None)
+def _condition_parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
+    kind = endpoint.preconditions
     if kind is None:
         return []
     headers = ["If-Match", "If-None-Match"] if kind == "read" else ["If-Match"]
@@ -236,7 +197,7 @@ def _condition_parameters(view: Callable) -> list[dict[str, Any]]:
         {
             "name": header,
             "in": "header",
-            "required": header == "If-Match" and _requires_if_match(view),
+            "required": header == "If-Match" and _requires_if_match(endpoint),
             "description": _CONDITION_DESCRIPTIONS[header],
             "schema": {"type": "string", "maxLength": conditional.MAX_HEADER_LENGTH},
         }
@@ -244,11 +205,10 @@ def _condition_parameters(view: Callable) -> list[dict[str, Any]]:
     ]
 
 
-def _requires_if_match(view: Callable) -> bool:
+def _requires_if_match(endpoint: Endpoint) -> bool:
     # Writes without If-Match are a 428 where the app requires it.
     return bool(
-        getattr(view, "preconditions", None) == "write"
-        and current_app.config["REQUIRE_IF_MATCH"]
+        endpoint.preconditions == "write" and current_app.config["REQUIRE_IF_MATCH"]
     )
 
 
@@ -260,13 +220,13 @@ _CONDITION_DESCRIPTIONS = {
 }
 
 
-def _responses(view: Callable, *, limited: bool) -> dict[str, Any]:
-    status = getattr(view, "response_status", 200)
-    schema = getattr(view, "response_schema", None)
+def _responses(endpoint: Endpoint, *, limited: bool) -> dict[str, Any]:
+    status = endpoint.response_status
+    schema = endpoint.response_schema
     headers: dict[str, Any] = {
         "X-Request-ID": {"$ref": "#/components/headers/RequestId"}
     }
-    for name in getattr(view, "response_headers", ()):
+    for name in endpoint.response_headers:
         headers[name] = {"$ref": f"#/components/headers/{name.replace('-', '')}"}
     if limited:
         headers.update(_RATE_LIMIT_HEADERS)
@@ -280,12 +240,12 @@ def _responses(view: Callable, *, limited: bool) -> dict[str, Any]:
         headers["Location"] = {"$ref": "#/components/headers/Location"}
     success["headers"] = headers
     responses: dict[str, Any] = {str(status): success}
-    kind = getattr(view, "preconditions", None)
+    kind = endpoint.preconditions
     if kind == "read":
         responses["304"] = {"$ref": "#/components/responses/NotModified"}
     if kind is not None:
         responses["412"] = {"$ref": "#/components/responses/PreconditionFailed"}
-    if _requires_if_match(view):
+    if _requires_if_match(endpoint):
         responses["428"] = {"$ref": "#/components/responses/PreconditionRequired"}
     if limited:
         responses["429"] = {"$ref": "#/components/responses/RateLimited"}

@@ -35,9 +35,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from flask import current_app
+from flask import Flask, current_app
+from flask import request as current_request
 from limits import RateLimitItem, parse_many
 from limits.errors import ConfigurationError, StorageError
 from limits.storage import Storage, storage_from_string
@@ -45,10 +46,11 @@ from limits.strategies import MovingWindowRateLimiter
 
 from .auth import current_user
 from .cors import is_preflight
+from .endpoints import endpoint_of
 from .errors import ApiException, ConfigError
 
 if TYPE_CHECKING:
-    from .app import ApiFlask, ApiRequest
+    from .wrappers import ApiRequest
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -140,11 +142,13 @@ class RateLimiter:
         #: Endpoints never limited (filled in by :func:`init_app`).
         self.unlimited_endpoints: set[str | None] = set()
 
-    def check(self, request: ApiRequest) -> None:
-        """Charge ``request`` to its caller; raise a 429 past the limit.
+    def check(self) -> None:
+        """Charge the current request to its caller; raise a 429 past the limit.
 
-        The request keeps its rate limit headers, for its response.
+        Registered by :func:`init_app` as the app's first before-request
+        hook. The request keeps its rate limit headers, for its response.
         """
+        request = cast("ApiRequest", current_request)
         if request.endpoint in self.unlimited_endpoints or is_preflight(request):
             return
         request.rate_limit_headers = self.hit(caller_key(request)) or ()
@@ -224,7 +228,7 @@ def _connect(storage_uri: str, key_prefix: str) -> Storage:
 
 def unlimited(view: F) -> F:
     """Mark ``view`` as never rate limited (health probes, documentation)."""
-    view.rate_limited = False  # type: ignore[attr-defined]
+    endpoint_of(view).rate_limited = False
     return view
 
 
@@ -236,11 +240,13 @@ def caller_key(request: ApiRequest) -> str:
     return f"addr:{request.remote_addr or 'unknown'}"
 
 
-def init_app(app: ApiFlask) -> None:
-    """Give ``app`` its rate limiter, if rate limiting is enabled.
+def init_app(app: Flask) -> None:
+    """Charge every request of ``app`` to its caller, if rate limiting is enabled.
 
-    Call it after the blueprints are registered: the endpoints of views
-    marked :func:`unlimited` are collected here, once.
+    Call it after the blueprints are registered (the endpoints of views
+    marked :func:`unlimited` are collected here, once) and before any other
+    before-request hook, so that a request is counted before anything else
+    runs. The limiter is kept as ``app.extensions["mything.ratelimit"]``.
     """
     if not app.config["RATELIMIT_ENABLED"]:
         return
@@ -252,6 +258,7 @@ def init_app(app: ApiFlask) -> None:
     limiter.unlimited_endpoints = {
         endpoint
         for endpoint, view in app.view_functions.items()
-        if not getattr(view, "rate_limited", True)
+        if not endpoint_of(view).rate_limited
     }
-    app.rate_limiter = limiter
+    app.extensions["mything.ratelimit"] = limiter
+    app.before_request(limiter.check)

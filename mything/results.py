@@ -52,6 +52,7 @@ class ApiResult:
     def to_response(self, response_class: type[R] = Response) -> R:  # type: ignore[assignment]
         """Build the JSON response for this result in the current request."""
         if self.value is None:
+            # No body, so no Content-Type (the response class may have a default).
             response = response_class(status=self.status, headers=self.headers or None)
             del response.headers["Content-Type"]
         else:

@@ -22,7 +22,8 @@ from voluptuous import (
 )
 
 from .pagination import CURSOR_ALPHABET, MAX_CURSOR_LENGTH
-from .validation import (
+from .validators import (
+    identifier,
     integer,
     matching,
     page_limit,
@@ -94,6 +95,8 @@ NOTE_CHANGES = Schema(
     extra=PREVENT_EXTRA,
 )
 NEW_USER = Schema({Required("name"): USER_NAME})
+# The id of a note or a token, which HTTP has in the URL.
+ID = identifier
 # The version a Python caller expects a note to be at (``if_match=3``).
 IF_MATCH = Schema(
     {
@@ -102,16 +105,25 @@ IF_MATCH = Schema(
         )
     }
 )
-# Without expires_in_days a token lives TOKEN_DEFAULT_DAYS, which the
-# service reads: the app's setting, not a default fixed here.
-NEW_TOKEN = Schema(
-    {
-        Required("name"): TOKEN_NAME,
-        Optional("scope", default="write"): SCOPE,
-        Optional("expires_in_days"): token_lifetime,
-    },
-    extra=REMOVE_EXTRA,
-)
+
+
+def _new_token(name: Required | Optional) -> Schema:
+    # Without expires_in_days a token lives TOKEN_DEFAULT_DAYS, which the
+    # service reads: the app's setting, not a default fixed here.
+    return Schema(
+        {
+            name: TOKEN_NAME,
+            Optional("scope", default="write"): SCOPE,
+            Optional("expires_in_days"): token_lifetime,
+        },
+        extra=REMOVE_EXTRA,
+    )
+
+
+NEW_TOKEN = _new_token(Required("name"))
+# A token an administrator issues (mything create-token, MyThing.create_token)
+# may go without a name.
+ADMIN_TOKEN = _new_token(Optional("name", default="unnamed"))
 
 # What the API answers. These document responses in the OpenAPI document
 # (through ``@returns``) and are checked against real responses in the tests.

@@ -15,8 +15,6 @@ it from one that does not exist: both are the same 404.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
@@ -24,7 +22,9 @@ from sqlalchemy import Row, Select, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .conditional import Precondition
+from .credentials import User, find_user
 from .db import get_db, writing
+from .encoding import isoformat
 from .errors import (
     Conflict,
     Forbidden,
@@ -36,6 +36,7 @@ from .errors import (
 from .pagination import load_page
 from .schemas import SLUG, USER_NAME
 from .tables import (
+    MAX_ID,
     memberships,
     note_tags,
     notes,
@@ -43,22 +44,7 @@ from .tables import (
     users,
     utcnow,
 )
-from .validation import is_valid
-
-MAX_ID = 2**63 - 1
-
-
-@dataclass(frozen=True)
-class User:
-    """A known user: the caller of an operation."""
-
-    id: int
-    name: str
-
-
-def isoformat(moment: datetime) -> str:
-    """Format a stored timestamp as ISO 8601 UTC (``2026-01-31T12:00:00.000000Z``)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+from .validators import is_valid
 
 
 def add_numbers(a: int, b: int) -> dict[str, int]:
@@ -77,13 +63,6 @@ def create_user(name: str) -> dict[str, str]:
     except IntegrityError:
         raise Conflict(f"The user {name!r} already exists.") from None
     return {"name": name}
-
-
-def find_user(name: str) -> User | None:
-    """Return the user called ``name``, or ``None``."""
-    row = get_db().execute(select(users.c.id, users.c.name).where(users.c.name == name))
-    found = row.first()
-    return User(found.id, found.name) if found else None
 
 
 def ensure_user(name: str) -> User:
@@ -231,9 +210,7 @@ def list_members(
     )
 
 
-def add_member(
-    user: User, slug: str, member: str, *, role: str = "member"
-) -> dict[str, str]:
+def add_member(user: User, slug: str, member: str, *, role: str) -> dict[str, str]:
     """Add the user ``member`` to an organization; owners only."""
     org = find_organization(user, slug)
     _require_owner(org)
@@ -327,11 +304,9 @@ def _serialize_notes(rows: Sequence[Row]) -> list[dict[str, Any]]:
     ]
 
 
-def _find_note(org: Row, note_id: Any) -> Row:
-    # HTTP routing only passes ids in range; Python callers may pass anything.
-    if isinstance(note_id, bool) or not isinstance(note_id, int):
-        raise NotFound("Note not found.")
-    if not 1 <= note_id <= MAX_ID:
+def _find_note(org: Row, note_id: int) -> Row:
+    # Ids are validated as positive integers; larger than any id, none exists.
+    if note_id > MAX_ID:
         raise NotFound("Note not found.")
     query = _note_query().where(notes.c.org_id == org.id, notes.c.id == note_id)
     row = get_db().execute(query).first()

@@ -55,6 +55,9 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 #: SQLite only autoincrements an INTEGER PRIMARY KEY; the others get 64 bits.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
+#: The largest id any table can hold: no row has a larger one.
+MAX_ID = 2**63 - 1
+
 #: Long text: MySQL's TEXT holds only 64 KiB, less than a note's body.
 LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 

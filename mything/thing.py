@@ -27,14 +27,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import credentials, schemas, services
 from .app import create_app
 from .conditional import Precondition
-from .db import commit_db, get_database
-from .errors import Unauthorized
-from .validation import validate, without_none
+from .db import get_database, transaction
+from .errors import NotFound, Unauthorized
+from .validation import validate, validate_arguments, without_none
+from .validators import is_valid
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 T = TypeVar("T")
+
+NOTE_NOT_FOUND = "Note not found."
+TOKEN_NOT_FOUND = "Token not found."
 
 
 class MyThing:
@@ -56,12 +60,10 @@ class MyThing:
     def __repr__(self) -> str:
         return f"<MyThing {self.flask_app.config['DATABASE_URI']!r}>"
 
-    def _run(self, operation: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Call ``operation`` in an app context and commit if it succeeds."""
-        with self.flask_app.app_context():
-            result = operation(*args, **kwargs)
-            commit_db()
-            return result
+    def run(self, operation: Callable[[], T], /) -> T:
+        """Call ``operation`` in an app context of this thing, in a transaction."""
+        with self.flask_app.app_context(), transaction():
+            return operation()
 
     def init_db(self) -> None:
         """Bring the database schema to the newest revision; safe to call again."""
@@ -69,41 +71,38 @@ class MyThing:
 
     def add_numbers(self, a: int, b: int) -> dict[str, int]:
         """Return ``{"sum": a + b}``, like ``POST /add``."""
-        clean = validate(schemas.ADD_BODY, {"a": a, "b": b})
-        return services.add_numbers(**clean)
+        return services.add_numbers(**validate(schemas.ADD_BODY, {"a": a, "b": b}))
 
     def create_user(self, name: str) -> dict[str, str]:
         """Create a user (an administrative operation: no caller is checked)."""
         clean = validate(schemas.NEW_USER, {"name": name})
-        return self._run(services.create_user, clean["name"])
+        return self.run(lambda: services.create_user(clean["name"]))
 
     def create_token(
         self,
         name: str,
         *,
         label: str | None = None,
-        scope: str = "write",
+        scope: str | None = None,
         expires_in_days: int | None = None,
     ) -> str:
         """Issue a token for the user ``name`` and return its secret, shown only once.
 
         ``label`` names the token (default ``"unnamed"``); ``scope`` is
-        ``"read"`` or ``"write"``; it expires after ``expires_in_days``
-        (default ``TOKEN_DEFAULT_DAYS``).
+        ``"read"`` or ``"write"`` (the default); it expires after
+        ``expires_in_days`` (default ``TOKEN_DEFAULT_DAYS``).
         """
-        data = without_none(
-            [
-                ("name", "unnamed" if label is None else label),
-                ("scope", scope),
-                ("expires_in_days", expires_in_days),
-            ]
-        )
 
         def operation() -> str:
-            clean = validate(schemas.NEW_TOKEN, data)
+            clean = validate_arguments(
+                schemas.ADMIN_TOKEN,
+                name=label,
+                scope=scope,
+                expires_in_days=expires_in_days,
+            )
             return credentials.create_token(name, label=clean.pop("name"), **clean)
 
-        return self._run(operation)
+        return self.run(operation)
 
     def as_user(self, name: str) -> UserApi:
         """Return the HTTP API as Python calls, made by the user ``name``."""
@@ -113,8 +112,9 @@ class MyThing:
 class UserApi:
     """The operations of the HTTP API, called from Python as one user.
 
-    Arguments are validated by the same schemas as HTTP requests, results
-    equal the HTTP response bodies, and failures raise
+    Arguments are validated by the same schemas as HTTP requests (an
+    argument left as ``None`` gets the schema's default), results equal the
+    HTTP response bodies, and failures raise
     :class:`~mything.errors.ApiException` with the HTTP status.
     """
 
@@ -125,111 +125,118 @@ class UserApi:
     def __repr__(self) -> str:
         return f"<UserApi {self.name!r}>"
 
-    def _as_caller(self, operation: Callable[[services.User], T]) -> T:
-        """Run ``operation(user)`` for this API's user, in a transaction."""
+    def _call(
+        self,
+        operation: Callable[..., T],
+        /,
+        *path: Any,
+        schema: Any = None,
+        **arguments: Any,
+    ) -> T:
+        """Run ``operation(caller, *path, **arguments)`` as this user, in a transaction.
+
+        ``arguments`` are validated by ``schema`` first, as the request body
+        or query of the same HTTP call would be.
+        """
 
         def call() -> T:
-            user = services.find_user(self.name)
-            if user is None:
+            caller = credentials.find_user(self.name)
+            if caller is None:
                 raise Unauthorized(f"There is no user {self.name!r}.")
-            return operation(user)
+            given = without_none(arguments.items())
+            clean = validate_arguments(schema, **given) if schema else given
+            return operation(caller, *path, **clean)
 
-        return self.thing._run(call)
+        return self.thing.run(call)
 
     def me(self) -> dict[str, Any]:
         """Like ``GET /me``."""
-        return self._as_caller(services.describe_user)
+        return self._call(services.describe_user)
 
     def tokens(
         self, *, limit: int | None = None, cursor: str | None = None
     ) -> dict[str, Any]:
         """Like ``GET /me/tokens``: a page of the user's tokens, newest first."""
-        args = without_none([("limit", limit), ("cursor", cursor)])
-
-        def operation(caller: services.User) -> dict[str, Any]:
-            return credentials.list_tokens(caller, **validate(schemas.PAGE_QUERY, args))
-
-        return self._as_caller(operation)
+        return self._call(
+            credentials.list_tokens,
+            schema=schemas.PAGE_QUERY,
+            limit=limit,
+            cursor=cursor,
+        )
 
     def create_token(
         self,
         name: str,
         *,
-        scope: str = "write",
+        scope: str | None = None,
         expires_in_days: int | None = None,
     ) -> dict[str, Any]:
         """Like ``POST /me/tokens``: the new token, with its secret as ``"token"``."""
-        data = without_none(
-            [("name", name), ("scope", scope), ("expires_in_days", expires_in_days)]
+        return self._call(
+            credentials.issue_token,
+            schema=schemas.NEW_TOKEN,
+            name=name,
+            scope=scope,
+            expires_in_days=expires_in_days,
         )
-
-        def operation(caller: services.User) -> dict[str, Any]:
-            clean = validate(schemas.NEW_TOKEN, data)
-            return credentials.issue_token(caller, **clean)
-
-        return self._as_caller(operation)
 
     def token(self, token_id: int) -> dict[str, Any]:
         """Like ``GET /me/tokens/<id>``."""
-        return self._as_caller(lambda caller: credentials.get_token(caller, token_id))
+        return self._call(credentials.get_token, _id(token_id, missing=TOKEN_NOT_FOUND))
 
     def revoke_token(self, token_id: int) -> None:
         """Like ``DELETE /me/tokens/<id>``: the token stops working at once."""
-        self._as_caller(lambda caller: credentials.revoke_token(caller, token_id))
+        self._call(credentials.revoke_token, _id(token_id, missing=TOKEN_NOT_FOUND))
 
     def organizations(
         self, *, limit: int | None = None, cursor: str | None = None
     ) -> dict[str, Any]:
         """Like ``GET /orgs``: a page of the user's organizations."""
-        args = without_none([("limit", limit), ("cursor", cursor)])
-
-        def operation(caller: services.User) -> dict[str, Any]:
-            return services.list_organizations(
-                caller, **validate(schemas.PAGE_QUERY, args)
-            )
-
-        return self._as_caller(operation)
+        return self._call(
+            services.list_organizations,
+            schema=schemas.PAGE_QUERY,
+            limit=limit,
+            cursor=cursor,
+        )
 
     def create_organization(self, slug: str, *, name: str) -> dict[str, Any]:
         """Like ``POST /orgs``: the user becomes the owner."""
-
-        def operation(caller: services.User) -> dict[str, Any]:
-            clean = validate(schemas.NEW_ORGANIZATION, {"slug": slug, "name": name})
-            return services.create_organization(caller, **clean)
-
-        return self._as_caller(operation)
+        return self._call(
+            services.create_organization,
+            schema=schemas.NEW_ORGANIZATION,
+            slug=slug,
+            name=name,
+        )
 
     def organization(self, slug: str) -> dict[str, Any]:
         """Like ``GET /orgs/<slug>``."""
-        return self._as_caller(lambda caller: services.get_organization(caller, slug))
+        return self._call(services.get_organization, slug)
 
     def members(
         self, slug: str, *, limit: int | None = None, cursor: str | None = None
     ) -> dict[str, Any]:
         """Like ``GET /orgs/<slug>/members``."""
-        args = without_none([("limit", limit), ("cursor", cursor)])
-
-        def operation(caller: services.User) -> dict[str, Any]:
-            return services.list_members(
-                caller, slug, **validate(schemas.PAGE_QUERY, args)
-            )
-
-        return self._as_caller(operation)
+        return self._call(
+            services.list_members,
+            slug,
+            schema=schemas.PAGE_QUERY,
+            limit=limit,
+            cursor=cursor,
+        )
 
     def add_member(
-        self, slug: str, user: str, *, role: str = "member"
+        self, slug: str, user: str, *, role: str | None = None
     ) -> dict[str, str]:
         """Like ``POST /orgs/<slug>/members``; owners only."""
 
-        def operation(caller: services.User) -> dict[str, str]:
-            clean = validate(schemas.NEW_MEMBER, {"user": user, "role": role})
-            return services.add_member(caller, slug, clean["user"], role=clean["role"])
+        def operation(caller: credentials.User, user: str, role: str) -> dict[str, str]:
+            return services.add_member(caller, slug, user, role=role)
 
-        return self._as_caller(operation)
+        return self._call(operation, schema=schemas.NEW_MEMBER, user=user, role=role)
 
     def remove_member(self, slug: str, user: str) -> None:
         """Like ``DELETE /orgs/<slug>/members/<user>``; owners only."""
-        self._as_caller(lambda caller: services.remove_member(caller, slug, user))
+        self._call(services.remove_member, slug, user)
 
     def notes(
         self,
@@ -240,14 +247,14 @@ class UserApi:
         tag: str | None = None,
     ) -> dict[str, Any]:
         """Like ``GET /orgs/<slug>/notes``: a page of notes, newest first."""
-        args = without_none([("limit", limit), ("cursor", cursor), ("tag", tag)])
-
-        def operation(caller: services.User) -> dict[str, Any]:
-            return services.list_notes(
-                caller, slug, **validate(schemas.NOTES_QUERY, args)
-            )
-
-        return self._as_caller(operation)
+        return self._call(
+            services.list_notes,
+            slug,
+            schema=schemas.NOTES_QUERY,
+            limit=limit,
+            cursor=cursor,
+            tag=tag,
+        )
 
     def create_note(
         self,
@@ -258,18 +265,18 @@ class UserApi:
         tags: list[str] | None = None,
     ) -> dict[str, Any]:
         """Like ``POST /orgs/<slug>/notes``."""
-        data = without_none([("title", title), ("body", body), ("tags", tags)])
-
-        def operation(caller: services.User) -> dict[str, Any]:
-            return services.create_note(
-                caller, slug, **validate(schemas.NEW_NOTE, data)
-            )
-
-        return self._as_caller(operation)
+        return self._call(
+            services.create_note,
+            slug,
+            schema=schemas.NEW_NOTE,
+            title=title,
+            body=body,
+            tags=tags,
+        )
 
     def note(self, slug: str, note_id: int) -> dict[str, Any]:
         """Like ``GET /orgs/<slug>/notes/<id>``."""
-        return self._as_caller(lambda caller: services.get_note(caller, slug, note_id))
+        return self._call(services.get_note, slug, _id(note_id, missing=NOTE_NOT_FOUND))
 
     def update_note(
         self,
@@ -287,24 +294,40 @@ class UserApi:
         """
         precondition = _precondition(if_match)
 
-        def operation(caller: services.User) -> dict[str, Any]:
+        def operation(caller: credentials.User) -> dict[str, Any]:
             clean = validate(schemas.NOTE_CHANGES, changes)
             return services.update_note(
-                caller, slug, note_id, if_match=precondition, **clean
+                caller,
+                slug,
+                _id(note_id, missing=NOTE_NOT_FOUND),
+                if_match=precondition,
+                **clean,
             )
 
-        return self._as_caller(operation)
+        return self._call(operation)
 
     def delete_note(
         self, slug: str, note_id: int, *, if_match: int | str | None = None
     ) -> None:
         """Like ``DELETE /orgs/<slug>/notes/<id>``; ``if_match`` as for updates."""
-        precondition = _precondition(if_match)
-        self._as_caller(
-            lambda caller: services.delete_note(
-                caller, slug, note_id, if_match=precondition
-            )
+        self._call(
+            services.delete_note,
+            slug,
+            _id(note_id, missing=NOTE_NOT_FOUND),
+            if_match=_precondition(if_match),
         )
+
+
+def _id(value: Any, *, missing: str) -> int:
+    """Return ``value`` if it is an id as a URL spells one; else raise a 404.
+
+    Over HTTP, a URL whose id is not a positive integer matches no route and
+    is a 404; the Python API answers the same, with the message ``missing``.
+    """
+    if not is_valid(schemas.ID, value):
+        raise NotFound(missing)
+    id_: int = value
+    return id_
 
 
 def _precondition(if_match: int | str | None) -> Precondition | None:

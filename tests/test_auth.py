@@ -272,7 +272,9 @@ def test_two_first_requests_by_a_new_remote_user_both_succeed(trusting_thing):
     statuses = {}
 
     def hold_the_first_look(connection, cursor, statement, *args):
-        looking_for_user = statement.startswith("SELECT users.id, users.name")
+        looking_for_user = statement.startswith(
+            "SELECT mything_users.id, mything_users.name"
+        )
         if looking_for_user and threading.current_thread() is first:
             if not first_has_looked.is_set():
                 first_has_looked.set()

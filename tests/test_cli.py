@@ -108,9 +108,11 @@ def test_a_refused_command_exits_1_with_a_message(run, setup, command, named):
     assert "Traceback" not in result.stdout + result.stderr
 
 
-def test_a_bad_setting_exits_with_one_line_naming_it(run):
-    result = run(MYTHING, "routes", MYTHING_PAGE_SIZE="abc")
-    assert result.returncode != 0
+@pytest.mark.parametrize("command", [[MYTHING], FLASK_APP], ids=["mything", "flask"])
+@pytest.mark.parametrize("subcommand", ["routes", "init-db"])
+def test_a_bad_setting_exits_with_one_line_naming_it(run, command, subcommand):
+    result = run(*command, subcommand, MYTHING_PAGE_SIZE="abc")
+    assert result.returncode == 1
     (line,) = result.stderr.splitlines()
     assert "PAGE_SIZE" in line
     assert "Traceback" not in result.stdout + result.stderr

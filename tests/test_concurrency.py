@@ -129,13 +129,29 @@ def test_paging_during_concurrent_writes_visits_no_note_twice(server):
     assert statuses == [201] * NOTES
 
 
+#: How to ask each server who this connection is, and whether someone waits
+#: for a lock that connection ``:pid`` holds.
+SESSION_ID = {
+    "postgresql": "SELECT pg_backend_pid()",
+    "mysql": "SELECT CONNECTION_ID()",
+}
+BLOCKED_BY = {
+    "postgresql": "SELECT count(*) FROM pg_stat_activity "
+    "WHERE :pid = ANY(pg_blocking_pids(pid))",
+    "mysql": "SELECT count(*) FROM information_schema.innodb_lock_waits AS waits "
+    "JOIN information_schema.innodb_trx AS holder "
+    "ON holder.trx_id = waits.blocking_trx_id "
+    "WHERE holder.trx_mysql_thread_id = :pid",
+}
+
+
 def wait_until_done_or_blocked_by(thing, pid, thread):
     """Return when ``thread`` has ended or waits for a lock held by ``pid``."""
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"
-    )
+    engine = get_database(thing.flask_app).engine
+    backend = "mysql" if engine.dialect.name in ("mysql", "mariadb") else "postgresql"
+    query = text(BLOCKED_BY[backend])
     deadline = time.monotonic() + 60
-    with get_database(thing.flask_app).engine.connect() as connection:
+    with engine.connect() as connection:
         while thread.is_alive():
             blocked = connection.execute(query, {"pid": pid}).scalar()
             # PostgreSQL shows one snapshot of pg_stat_activity per
@@ -148,7 +164,7 @@ def wait_until_done_or_blocked_by(thing, pid, thread):
             thread.join(timeout=0.01)
 
 
-@pytest.mark.databases("postgresql")
+@pytest.mark.databases("postgresql", "mysql")
 def test_two_owners_removing_each_other_at_once_leave_an_owner(thing, alice, bob):
     alice_api, bob_api = thing.as_user("alice"), thing.as_user("bob")
     alice_api.create_organization("acme", name="Acme")
@@ -166,7 +182,8 @@ def test_two_owners_removing_each_other_at_once_leave_an_owner(thing, alice, bob
     # when bob's removal of alice runs.
     with thing.flask_app.app_context():
         services.remove_member(services.find_user("alice"), "acme", "bob")
-        pid = get_db().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        backend = "postgresql" if get_db().dialect.name == "postgresql" else "mysql"
+        pid = get_db().exec_driver_sql(SESSION_ID[backend]).scalar()
         other = threading.Thread(target=bob_removes_alice)
         other.start()
         wait_until_done_or_blocked_by(thing, pid, other)
@@ -238,7 +255,8 @@ def test_a_conditional_write_waits_for_a_concurrent_one_and_then_fails(thing, al
         services.update_note(
             caller, "acme", note["id"], if_match=precondition, title="first"
         )
-        pid = get_db().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        backend = "postgresql" if get_db().dialect.name == "postgresql" else "mysql"
+        pid = get_db().exec_driver_sql(SESSION_ID[backend]).scalar()
         other = threading.Thread(target=second_writer)
         other.start()
         wait_until_done_or_blocked_by(thing, pid, other)

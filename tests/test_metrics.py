@@ -133,7 +133,7 @@ def test_a_metrics_token_is_required_when_set(make_thing, headers, status):
     assert response.status_code == status
     if status == 401:
         assert response.json["code"] == "unauthorized"
-        assert response.headers["WWW-Authenticate"] == "Bearer"
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="mything"'
 
 
 def test_a_user_token_is_not_a_metrics_token(make_thing):
@@ -233,7 +233,7 @@ def test_the_multiprocess_directory_is_not_checked_with_metrics_off(
 def run_cli(*args: str, block_prometheus: bool, env: dict[str, str]):
     """Run ``mything ARGS`` in a fresh interpreter, with prometheus_client or not."""
     blocker = "sys.modules['prometheus_client'] = None; " if block_prometheus else ""
-    code = f"import sys; {blocker}from mything.cli import main; main()"
+    code = f"import sys; {blocker}from mything.__main__ import main; main()"
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         env={**os.environ, **env},

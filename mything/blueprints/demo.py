@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from .. import services
-from ..openapi import returns
+from ..endpoints import returns
 from ..results import ApiResult
 from ..schemas import ADD_BODY, ADD_QUERY, SUM
 from ..validation import argsschema, dataschema

@@ -26,12 +26,13 @@ from pathlib import Path
 from flask import (
     Blueprint,
     Response,
+    current_app,
     render_template_string,
     send_from_directory,
     url_for,
 )
 
-from ..openapi import undocumented
+from ..endpoints import undocumented
 from ..ratelimit import unlimited
 
 blueprint = Blueprint("docs", __name__)
@@ -76,12 +77,16 @@ PAGE = """\
 @blueprint.get("/docs")
 @unlimited
 @undocumented
-def docs_page() -> tuple[str, dict[str, str]]:
+def docs_page() -> Response:
     """Return the HTML page that runs Swagger UI on mything's OpenAPI document."""
     html = render_template_string(
         PAGE, asset=asset_url, openapi_url=url_for("openapi.openapi_document")
     )
-    return html, {"Content-Security-Policy": CONTENT_SECURITY_POLICY}
+    return current_app.response_class(
+        html,
+        mimetype="text/html",
+        headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY},
+    )
 
 
 @blueprint.get("/docs/assets/<path:filename>")

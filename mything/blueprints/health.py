@@ -10,8 +10,8 @@ from flask import Blueprint, current_app
 from sqlalchemy import text
 
 from ..db import get_db
+from ..endpoints import returns
 from ..errors import Unavailable
-from ..openapi import returns
 from ..ratelimit import unlimited
 from ..results import ApiResult
 from ..schemas import STATUS

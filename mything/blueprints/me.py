@@ -6,7 +6,8 @@ from flask import Blueprint
 
 from .. import services
 from ..auth import authenticated
-from ..openapi import returns
+from ..credentials import User
+from ..endpoints import returns
 from ..results import ApiResult
 from ..schemas import ME
 
@@ -16,6 +17,6 @@ blueprint = Blueprint("me", __name__)
 @blueprint.get("/me")
 @authenticated
 @returns(ME)
-def me(caller: services.User) -> ApiResult:
+def me(caller: User) -> ApiResult:
     """Describe the authenticated user."""
     return ApiResult(services.describe_user(caller))

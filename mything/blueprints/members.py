@@ -8,8 +8,9 @@ from flask import Blueprint
 
 from .. import services
 from ..auth import authenticated
+from ..credentials import User
+from ..endpoints import returns
 from ..idempotency import idempotent
-from ..openapi import returns
 from ..results import ApiResult
 from ..schemas import MEMBER, NEW_MEMBER, PAGE_QUERY, page_of
 from ..validation import argsschema, dataschema
@@ -21,7 +22,7 @@ blueprint = Blueprint("members", __name__)
 @authenticated
 @argsschema(PAGE_QUERY)
 @returns(page_of(MEMBER))
-def list_members(caller: services.User, slug: str, **page: Any) -> ApiResult:
+def list_members(caller: User, slug: str, **page: Any) -> ApiResult:
     """List the members of an organization, by user name."""
     result = services.list_members(caller, slug, **page)
     return ApiResult(result, next_page=result["next_cursor"])
@@ -32,7 +33,7 @@ def list_members(caller: services.User, slug: str, **page: Any) -> ApiResult:
 @idempotent
 @dataschema(NEW_MEMBER)
 @returns(MEMBER, 201)
-def add_member(caller: services.User, slug: str, user: str, role: str) -> ApiResult:
+def add_member(caller: User, slug: str, user: str, role: str) -> ApiResult:
     """Add a user to an organization (owners only)."""
     return ApiResult(services.add_member(caller, slug, user, role=role), 201)
 
@@ -40,7 +41,7 @@ def add_member(caller: services.User, slug: str, user: str, role: str) -> ApiRes
 @blueprint.delete("/orgs/<slug>/members/<user>")
 @authenticated
 @returns(None, 204)
-def remove_member(caller: services.User, slug: str, user: str) -> ApiResult:
+def remove_member(caller: User, slug: str, user: str) -> ApiResult:
     """Remove a user from an organization (owners only; not the last owner)."""
     services.remove_member(caller, slug, user)
     return ApiResult(None, 204)

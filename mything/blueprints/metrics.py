@@ -13,8 +13,8 @@ import hmac
 
 from flask import Blueprint, Response, current_app, request
 
+from ..endpoints import undocumented
 from ..errors import Unauthorized
-from ..openapi import undocumented
 from ..ratelimit import unlimited
 
 blueprint = Blueprint("metrics", __name__)

@@ -13,8 +13,9 @@ from flask import Blueprint, url_for
 from .. import services
 from ..auth import authenticated
 from ..conditional import Precondition, conditional_read, conditional_write, note_etag
+from ..credentials import User
+from ..endpoints import returns
 from ..idempotency import idempotent
-from ..openapi import returns
 from ..results import ApiResult
 from ..schemas import NEW_NOTE, NOTE, NOTE_CHANGES, NOTES_QUERY, page_of
 from ..validation import argsschema, dataschema
@@ -26,7 +27,7 @@ blueprint = Blueprint("notes", __name__)
 @authenticated
 @argsschema(NOTES_QUERY)
 @returns(page_of(NOTE))
-def list_notes(caller: services.User, slug: str, **query: Any) -> ApiResult:
+def list_notes(caller: User, slug: str, **query: Any) -> ApiResult:
     """List an organization's notes, newest first, optionally with one tag."""
     result = services.list_notes(caller, slug, **query)
     return ApiResult(result, next_page=result["next_cursor"])
@@ -37,7 +38,7 @@ def list_notes(caller: services.User, slug: str, **query: Any) -> ApiResult:
 @idempotent
 @dataschema(NEW_NOTE)
 @returns(NOTE, 201, headers=["ETag"])
-def create_note(caller: services.User, slug: str, **fields: Any) -> ApiResult:
+def create_note(caller: User, slug: str, **fields: Any) -> ApiResult:
     """Create a note."""
     note = services.create_note(caller, slug, **fields)
     location = url_for(".get_note", slug=slug, note_id=note["id"], _external=True)
@@ -48,7 +49,7 @@ def create_note(caller: services.User, slug: str, **fields: Any) -> ApiResult:
 @authenticated
 @conditional_read
 @returns(NOTE, headers=["ETag"])
-def get_note(caller: services.User, slug: str, note_id: int) -> ApiResult:
+def get_note(caller: User, slug: str, note_id: int) -> ApiResult:
     """Show a note; 304 when If-None-Match names its current ETag."""
     return ApiResult(services.get_note(caller, slug, note_id))
 
@@ -59,7 +60,7 @@ def get_note(caller: services.User, slug: str, note_id: int) -> ApiResult:
 @dataschema(NOTE_CHANGES)
 @returns(NOTE, headers=["ETag"])
 def update_note(
-    caller: services.User,
+    caller: User,
     slug: str,
     note_id: int,
     if_match: Precondition | None,
@@ -75,7 +76,7 @@ def update_note(
 @conditional_write
 @returns(None, 204)
 def delete_note(
-    caller: services.User, slug: str, note_id: int, if_match: Precondition | None
+    caller: User, slug: str, note_id: int, if_match: Precondition | None
 ) -> ApiResult:
     """Delete a note; 412 when If-Match names an older version."""
     services.delete_note(caller, slug, note_id, if_match=if_match)

@@ -8,8 +8,9 @@ from flask import Blueprint, url_for
 
 from .. import services
 from ..auth import authenticated
+from ..credentials import User
+from ..endpoints import returns
 from ..idempotency import idempotent
-from ..openapi import returns
 from ..results import ApiResult
 from ..schemas import NEW_ORGANIZATION, ORGANIZATION, PAGE_QUERY, page_of
 from ..validation import argsschema, dataschema
@@ -21,7 +22,7 @@ blueprint = Blueprint("orgs", __name__)
 @authenticated
 @argsschema(PAGE_QUERY)
 @returns(page_of(ORGANIZATION))
-def list_organizations(caller: services.User, **page: Any) -> ApiResult:
+def list_organizations(caller: User, **page: Any) -> ApiResult:
     """List the organizations the caller belongs to, by slug."""
     result = services.list_organizations(caller, **page)
     return ApiResult(result, next_page=result["next_cursor"])
@@ -32,7 +33,7 @@ def list_organizations(caller: services.User, **page: Any) -> ApiResult:
 @idempotent
 @dataschema(NEW_ORGANIZATION)
 @returns(ORGANIZATION, 201)
-def create_organization(caller: services.User, slug: str, name: str) -> ApiResult:
+def create_organization(caller: User, slug: str, name: str) -> ApiResult:
     """Create an organization owned by the caller."""
     organization = services.create_organization(caller, slug, name=name)
     location = url_for(".get_organization", slug=slug, _external=True)
@@ -42,6 +43,6 @@ def create_organization(caller: services.User, slug: str, name: str) -> ApiResul
 @blueprint.get("/orgs/<slug>")
 @authenticated
 @returns(ORGANIZATION)
-def get_organization(caller: services.User, slug: str) -> ApiResult:
+def get_organization(caller: User, slug: str) -> ApiResult:
     """Show one of the caller's organizations."""
     return ApiResult(services.get_organization(caller, slug))

@@ -6,10 +6,11 @@ from typing import Any
 
 from flask import Blueprint, url_for
 
-from .. import credentials, services
+from .. import credentials
 from ..auth import authenticated
+from ..credentials import User
+from ..endpoints import returns
 from ..idempotency import idempotent
-from ..openapi import returns
 from ..results import ApiResult
 from ..schemas import ISSUED_TOKEN, NEW_TOKEN, PAGE_QUERY, TOKEN, page_of
 from ..validation import argsschema, dataschema
@@ -21,7 +22,7 @@ blueprint = Blueprint("tokens", __name__)
 @authenticated
 @argsschema(PAGE_QUERY)
 @returns(page_of(TOKEN))
-def list_tokens(caller: services.User, **page: Any) -> ApiResult:
+def list_tokens(caller: User, **page: Any) -> ApiResult:
     """List the caller's tokens, newest first (never their secrets)."""
     result = credentials.list_tokens(caller, **page)
     return ApiResult(result, next_page=result["next_cursor"])
@@ -32,7 +33,7 @@ def list_tokens(caller: services.User, **page: Any) -> ApiResult:
 @idempotent(never_stored=("token",))
 @dataschema(NEW_TOKEN)
 @returns(ISSUED_TOKEN, 201)
-def create_token(caller: services.User, **fields: Any) -> ApiResult:
+def create_token(caller: User, **fields: Any) -> ApiResult:
     """Issue a token for the caller; its secret, `token`, is shown only this once.
 
     `expires_in_days` defaults to the server's `TOKEN_DEFAULT_DAYS` (90).
@@ -47,7 +48,7 @@ def create_token(caller: services.User, **fields: Any) -> ApiResult:
 @blueprint.get("/me/tokens/current")
 @authenticated
 @returns(TOKEN)
-def get_current_token(caller: services.User) -> ApiResult:
+def get_current_token(caller: User) -> ApiResult:
     """Show the token this request is made with."""
     token_id = credentials.current_token_id(caller)
     return ApiResult(credentials.get_token(caller, token_id))
@@ -56,7 +57,7 @@ def get_current_token(caller: services.User) -> ApiResult:
 @blueprint.delete("/me/tokens/current")
 @authenticated
 @returns(None, 204)
-def revoke_current_token(caller: services.User) -> ApiResult:
+def revoke_current_token(caller: User) -> ApiResult:
     """Revoke the token this request is made with."""
     credentials.revoke_token(caller, credentials.current_token_id(caller))
     return ApiResult(None, 204)
@@ -65,7 +66,7 @@ def revoke_current_token(caller: services.User) -> ApiResult:
 @blueprint.get("/me/tokens/<id:token_id>")
 @authenticated
 @returns(TOKEN)
-def get_token(caller: services.User, token_id: int) -> ApiResult:
+def get_token(caller: User, token_id: int) -> ApiResult:
     """Show one of the caller's tokens."""
     return ApiResult(credentials.get_token(caller, token_id))
 
@@ -73,7 +74,7 @@ def get_token(caller: services.User, token_id: int) -> ApiResult:
 @blueprint.delete("/me/tokens/<id:token_id>")
 @authenticated
 @returns(None, 204)
-def revoke_token(caller: services.User, token_id: int) -> ApiResult:
+def revoke_token(caller: User, token_id: int) -> ApiResult:
     """Revoke one of the caller's tokens; it is refused from the next request on."""
     credentials.revoke_token(caller, token_id)
     return ApiResult(None, 204)
