@@ -112,10 +112,14 @@ class AccessLog:
         try:
             return self.wsgi_app(environ, capture)
         finally:
-            exchange = describe(environ, method, sent, time.perf_counter() - started)
-            log(exchange)
-            for listener in self.listeners:
-                listener.request_finished(environ, exchange)
+            # Describing the exchange costs more than the rest of this; skip
+            # it when no record would be logged and nothing listens.
+            if self.listeners or logger.isEnabledFor(logging.INFO):
+                duration = time.perf_counter() - started
+                exchange = describe(environ, method, sent, duration)
+                log(exchange)
+                for listener in self.listeners:
+                    listener.request_finished(environ, exchange)
 
 
 def describe(

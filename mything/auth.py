@@ -115,6 +115,9 @@ def refuse_bad_credentials() -> None:
     liveness probe must not need the database to check a token.
     """
     request = cast("ApiRequest", current_request)
+    environ = request.environ
+    if "HTTP_AUTHORIZATION" not in environ and "REMOTE_USER" not in environ:
+        return  # No credentials at all: nothing to refuse.
     view = current_app.view_functions.get(request.endpoint or "")
     if view is not None and not endpoint_of(view).rate_limited:
         return
