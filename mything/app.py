@@ -101,6 +101,7 @@ class ApiFlask(Flask):
                 db.commit_db()
             except (DBAPIError, PoolTimeoutError) as error:
                 rv = handle_database_error(error)
+        response: Response
         if isinstance(rv, ApiResult):
             response = rv.to_response(self.response_class)
         else:

@@ -31,7 +31,7 @@ from sqlalchemy import Row, delete, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import tokens
-from .db import close_db, get_database, get_db
+from .db import close_db, get_database, get_db, inserted_id
 from .encoding import isoformat
 from .errors import InvalidToken, NotFound
 from .pagination import load_page
@@ -116,9 +116,8 @@ def issue_token(
     secret = tokens.new_token()
     now = utcnow()
     # inserted_primary_key, not RETURNING: MySQL has no RETURNING.
-    token_id = (
-        get_db()
-        .execute(
+    token_id = inserted_id(
+        get_db().execute(
             insert(token_table).values(
                 user_id=user.id,
                 token_hash=tokens.hash_token(secret),
@@ -128,7 +127,6 @@ def issue_token(
                 expires_at=now + timedelta(days=days),
             )
         )
-        .inserted_primary_key[0]
     )
     return {**get_token(user, token_id), "token": secret}
 

@@ -45,7 +45,14 @@ from typing import TYPE_CHECKING, Any
 import click
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import create_engine, event, select
-from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext, make_url
+from sqlalchemy.engine import (
+    URL,
+    Connection,
+    CursorResult,
+    Engine,
+    ExceptionContext,
+    make_url,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
@@ -399,6 +406,17 @@ def writing() -> Iterator[Connection]:
         return
     with get_database().connect(write=True) as own, own.begin():
         yield own
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """Return the id of the row that an ``INSERT`` of one row created.
+
+    It comes from the driver, not from ``INSERT ... RETURNING``, which MySQL
+    does not have.
+    """
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 @contextmanager

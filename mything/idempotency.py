@@ -97,7 +97,7 @@ def idempotent(view: F | None = None, /, *, never_stored: Sequence[str] = ()) ->
         return result
 
     endpoint_of(wrapper).idempotent = True
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def _fingerprint() -> str:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .conditional import Precondition
 from .credentials import User, find_user
-from .db import get_db, writing
+from .db import get_db, inserted_id, writing
 from .encoding import isoformat
 from .errors import (
     Conflict,
@@ -82,9 +82,11 @@ def ensure_user(name: str) -> User:
         if user_id is None:
             try:
                 with connection.begin_nested():
-                    user_id = connection.execute(
-                        insert(users).values(name=name, created_at=utcnow())
-                    ).inserted_primary_key[0]
+                    user_id = inserted_id(
+                        connection.execute(
+                            insert(users).values(name=name, created_at=utcnow())
+                        )
+                    )
             except IntegrityError:
                 # Created meanwhile by a concurrent request: read it.
                 user_id = connection.execute(
@@ -163,10 +165,11 @@ def create_organization(user: User, slug: str, *, name: str) -> dict[str, Any]:
     now = utcnow()
     try:
         with db.begin_nested():
-            # inserted_primary_key, not RETURNING: MySQL has no RETURNING.
-            org_id = db.execute(
-                insert(organizations).values(slug=slug, name=name, created_at=now)
-            ).inserted_primary_key[0]
+            org_id = inserted_id(
+                db.execute(
+                    insert(organizations).values(slug=slug, name=name, created_at=now)
+                )
+            )
     except IntegrityError:
         raise Conflict(f"The slug {slug!r} is taken.") from None
     db.execute(
@@ -365,9 +368,8 @@ def create_note(
     """Create a note in one of the user's organizations and return it."""
     org = find_organization(user, slug)
     now = utcnow()
-    note_id = (
-        get_db()
-        .execute(
+    note_id = inserted_id(
+        get_db().execute(
             insert(notes).values(
                 org_id=org.id,
                 author_id=user.id,
@@ -377,7 +379,6 @@ def create_note(
                 updated_at=now,
             )
         )
-        .inserted_primary_key[0]
     )
     _write_tags(note_id, list(tags))
     return _serialize_notes([_find_note(org, note_id)])[0]

@@ -70,8 +70,7 @@ def find(connection: Connection) -> bool:
 def move(connection: Connection, prefix: str) -> None:
     """Copy every row of the 0.1 tables into the new ones, then drop the old."""
     for name, names in COLUMNS.items():
-        columns = [column(each) for each in names]
-        old = table(name, *columns)
+        old = table(name, *[column(each) for each in names])
         new = table(prefix + name, *[column(each) for each in names])
         connection.execute(insert(new).from_select(names, select(*old.c)))
     if connection.dialect.name == "postgresql":

@@ -11,6 +11,7 @@ signing cursors.
 """
 
 import secrets
+from typing import Any
 
 from alembic import op
 from sqlalchemy import (
@@ -41,10 +42,10 @@ def tables(connection: Connection) -> list[Table]:
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     options = ddl.table_options(connection)
 
-    def table(name, *parts, **extra):
+    def table(name: str, *parts: Any, **extra: Any) -> Table:
         return Table(PREFIX + name, metadata, *parts, **options, **extra)
 
-    def created_at():
+    def created_at() -> Column:
         return Column("created_at", Timestamp(), nullable=False)
 
     users = table(

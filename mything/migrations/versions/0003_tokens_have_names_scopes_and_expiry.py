@@ -64,7 +64,7 @@ def downgrade() -> None:
         # The foreign key needs an index of its own again before the other
         # one can go.
         ddl.create_missing_index(connection, user_index(FKEY_INDEX))
-    ddl.drop_existing_index(connection, "mything_tokens", user_index().name)
+    ddl.drop_existing_index(connection, "mything_tokens", str(user_index().name))
     for name in reversed(COLUMNS):
         ddl.drop_existing_column(connection, "mything_tokens", name)
 
