@@ -45,6 +45,11 @@ MAX_HEADER_LENGTH = 1024
 _ENTITY_TAG = r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"'
 _LIST = re.compile(rf"(?:{_ENTITY_TAG})(?:[ \t]*,[ \t]*(?:{_ENTITY_TAG}))*")
 _ONE_TAG = re.compile(_ENTITY_TAG)
+
+#: The values :func:`parse_condition` accepts, in visible ASCII, as the
+#: OpenAPI document states them (so that generated clients send only these).
+HEADER_PATTERN = r'^(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)$'
+
 # The opaque part of mything's own tags: "<note id>-<version>".
 _NOTE_TAG = re.compile(r"([1-9][0-9]{0,18})-([1-9][0-9]{0,18})")
 

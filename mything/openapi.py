@@ -199,7 +199,11 @@ def _condition_parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
             "in": "header",
             "required": header == "If-Match" and _requires_if_match(endpoint),
             "description": _CONDITION_DESCRIPTIONS[header],
-            "schema": {"type": "string", "maxLength": conditional.MAX_HEADER_LENGTH},
+            "schema": {
+                "type": "string",
+                "maxLength": conditional.MAX_HEADER_LENGTH,
+                "pattern": conditional.HEADER_PATTERN,
+            },
         }
         for header in headers
     ]

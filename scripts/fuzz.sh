@@ -33,8 +33,11 @@ for _ in $(seq 50); do
     sleep 0.2
 done
 
+# The run has one token; revoking it (DELETE /me/tokens/current, or its id)
+# would leave every later request a 401. tests/test_tokens.py covers both.
 "$bin/schemathesis" --config-file scripts/schemathesis.toml run \
     "http://127.0.0.1:$port/openapi.json" \
     --header "Authorization: Bearer $token" \
+    --exclude-operation-id-regex '^tokens_revoke_' \
     --workers 2 \
     --max-time "$seconds"
