@@ -39,7 +39,9 @@ process tree that uses prometheus_client, so there, one mything per server.
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
@@ -52,6 +54,9 @@ if TYPE_CHECKING:
     from prometheus_client.registry import Collector
 
     from .access import AccessLog, Exchange
+
+#: How many times a scrape reads the workers' files before it gives up.
+READ_ATTEMPTS = 5
 
 #: Where the metrics are served, relative to wherever mything is mounted.
 PATH = "/metrics"
@@ -153,7 +158,18 @@ class Metrics:
             source = CollectorRegistry()
             MultiProcessCollector(source, path=self.multiprocess_dir)
         encode, content_type = choose_encoder(accept or "")
-        return encode(OnlySamples(source, SAMPLE_NAMES)), content_type
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                return encode(OnlySamples(source, SAMPLE_NAMES)), content_type
+            except (RuntimeError, ValueError, struct.error):
+                # In multiprocess mode a worker may be creating its file, or
+                # adding a series to it, while this scrape reads it; the
+                # reader then meets a half-written entry (prometheus_client
+                # reads without a lock). That lasts microseconds: read again.
+                if self.multiprocess_dir is None or attempt == READ_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.01)
+        raise AssertionError("unreachable")
 
 
 class OnlySamples:
