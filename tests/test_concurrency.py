@@ -164,7 +164,9 @@ def wait_until_done_or_blocked_by(thing, pid, thread):
             thread.join(timeout=0.01)
 
 
-@pytest.mark.databases("postgresql", "mysql")
+# PostgreSQL only: on MariaDB, finding out that the second removal waits for
+# the first one's lock (innodb_lock_waits) proved unreliable under load.
+@pytest.mark.databases("postgresql")
 def test_two_owners_removing_each_other_at_once_leave_an_owner(thing, alice, bob):
     alice_api, bob_api = thing.as_user("alice"), thing.as_user("bob")
     alice_api.create_organization("acme", name="Acme")
