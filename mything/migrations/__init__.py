@@ -18,9 +18,9 @@ Only one process upgrades at a time, whatever the number of workers and
 hosts that start together: on PostgreSQL it holds a session-level advisory
 lock, on a connection of its own, for the whole upgrade (a transaction-level
 lock would be released by the first commit); on MySQL ``GET_LOCK``; on
-SQLite the migration's own transaction, which takes the write lock when it
-begins. The process that gets the lock second reads the revision again, finds
-the work done, and does nothing.
+SQLite the write lock, which the transaction that reads the revision takes
+(``BEGIN IMMEDIATE``) and the migration runs in. The process that gets the
+lock second reads the revision again, finds the work done, and does nothing.
 
 PostgreSQL and SQLite run a migration in one transaction: one that fails (or
 is killed) leaves nothing behind. MySQL commits each DDL statement as it
@@ -192,8 +192,12 @@ def _migrate(
     with _serialized(engine, schema) as connection:
         before = read_status(connection, schema=schema)
         _check_known(before)
-        # Reading began a transaction; the migration begins its own.
-        connection.rollback()
+        if engine.dialect.name != "sqlite":
+            # Reading began a transaction; the migration begins its own.
+            # On SQLite that transaction holds the write lock, which is the
+            # migration lock: the migration runs inside it, so no other
+            # process can upgrade between the reading and the migrating.
+            connection.rollback()
         try:
             step(_config(connection, schema), revision)
         except CommandError as exc:
