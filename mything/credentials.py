@@ -27,14 +27,14 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g
-from sqlalchemy import Row, delete, insert, or_, select, update
+from sqlalchemy import Row, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import tokens
 from .db import close_db, get_database, get_db, inserted_id
 from .encoding import isoformat
 from .errors import InvalidToken, NotFound
-from .pagination import load_page
+from .pagination import keyset, load_page
 from .tables import MAX_ID, users, utcnow
 from .tables import tokens as token_table
 
@@ -192,18 +192,26 @@ def _check_id(token_id: Any) -> None:
 # Listing ----------------------------------------------------------------------
 
 
+_TOKENS_PAGE = keyset(
+    select(*_COLUMNS).where(token_table.c.user_id == bindparam("user_id")),
+    token_table.c.id,
+    descending=True,
+)
+
+
 def list_tokens(
     user: User, *, limit: int | None = None, cursor: str | None = None
 ) -> dict[str, Any]:
     """Return a page of ``user``'s tokens, newest first, without their secrets."""
     return load_page(
-        select(*_COLUMNS).where(token_table.c.user_id == user.id),
-        key=token_table.c.id,
+        _TOKENS_PAGE,
+        {"user_id": user.id},
+        key="id",
         descending=True,
         scope=f"tokens:{user.id}",
         limit=limit,
         cursor=cursor,
-        serialize=lambda rows: [_describe(row) for row in rows],
+        serialize=_describe,
     )
 
 
@@ -227,6 +235,22 @@ def get_token(user: User, token_id: Any) -> dict[str, Any]:
 # Authenticating ---------------------------------------------------------------
 
 
+#: The token with the hash ``:token_hash``, and its user.
+_TOKEN_USER = (
+    select(
+        users.c.id.label("user_id"),
+        users.c.name.label("user_name"),
+        token_table.c.id,
+        token_table.c.token_hash,
+        token_table.c.scope,
+        token_table.c.expires_at,
+        token_table.c.last_used_at,
+    )
+    .join(token_table, token_table.c.user_id == users.c.id)
+    .where(token_table.c.token_hash == bindparam("token_hash"))
+)
+
+
 def authenticate_token(secret: str) -> TokenUser:
     """Return the user a bearer token belongs to, or raise :class:`InvalidToken`.
 
@@ -236,23 +260,7 @@ def authenticate_token(secret: str) -> TokenUser:
     if not tokens.is_well_formed(secret):
         raise InvalidToken("The token is malformed or its checksum is wrong.")
     presented = tokens.hash_token(secret)
-    row = (
-        get_db()
-        .execute(
-            select(
-                users.c.id.label("user_id"),
-                users.c.name.label("user_name"),
-                token_table.c.id,
-                token_table.c.token_hash,
-                token_table.c.scope,
-                token_table.c.expires_at,
-                token_table.c.last_used_at,
-            )
-            .join(token_table, token_table.c.user_id == users.c.id)
-            .where(token_table.c.token_hash == presented)
-        )
-        .first()
-    )
+    row = get_db().execute(_TOKEN_USER, {"token_hash": presented}).first()
     if row is None or not tokens.hashes_match(row.token_hash, presented):
         raise InvalidToken("The token is unknown or was revoked.")
     now = utcnow()

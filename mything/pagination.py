@@ -18,15 +18,17 @@ or one from another organization or filter, is a 400 and never a 500.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
-from sqlalchemy import ColumnElement, Row, Select
+from sqlalchemy import ColumnElement, Row, Select, bindparam
 
 from .db import get_database, get_db
 from .errors import ValidationError
+from .tables import MAX_ID
 
 #: The longest cursor accepted; the ones issued are far shorter.
 MAX_CURSOR_LENGTH = 512
@@ -35,33 +37,81 @@ MAX_CURSOR_LENGTH = 512
 CURSOR_ALPHABET = "A-Za-z0-9_.-"
 
 
+def keyset(query: Select, key: ColumnElement, *, descending: bool = False) -> Select:
+    """Return ``query`` as the statement of one page, ordered by the unique ``key``.
+
+    Built once, when a module is imported: the page's start and size are
+    bound parameters (``:start`` and ``:limit``), which
+    :func:`page_parameters` gives, so SQLAlchemy compiles the statement
+    once and every page reuses it. Newest first, a page starts at
+    ``:start``; in order, right after it.
+    """
+    if descending:
+        query = query.where(key <= bindparam("start")).order_by(key.desc())
+    else:
+        query = query.where(key > bindparam("start")).order_by(key.asc())
+    return query.limit(bindparam("limit"))
+
+
+def page_parameters(
+    *, scope: str, limit: int | None, cursor: str | None, descending: bool = False
+) -> tuple[int, dict[str, Any]]:
+    """Return the size of the page asked for, and the parameters of its statement.
+
+    The statement asks for one row more than the page holds: its presence
+    says that there is a next page. Without a cursor, the page starts before
+    every key: at the largest id (newest first), or after the empty string
+    (names and slugs, in order).
+    """
+    size: int = limit or current_app.config["PAGE_SIZE"]
+    if not cursor:
+        start: int | str = MAX_ID if descending else ""
+    elif descending:
+        # Ids are integers: the first id below the last one seen, and on.
+        start = int(decode_cursor(cursor, scope=scope)) - 1
+    else:
+        start = decode_cursor(cursor, scope=scope)
+    return size, {"start": start, "limit": size + 1}
+
+
+def end_page(
+    items: list[dict[str, Any]], *, size: int, key: str, scope: str
+) -> dict[str, Any]:
+    """Return the page of the first ``size`` of ``items``, with the cursor to go on.
+
+    ``items`` are what the statement of :func:`keyset` found, serialized;
+    ``key`` names the field of the sort key.
+    """
+    next_cursor = None
+    if len(items) > size:
+        del items[size:]
+        next_cursor = encode_cursor(items[-1][key], scope=scope)
+    return {"items": items, "next_cursor": next_cursor}
+
+
 def load_page(
-    query: Select,
+    statement: Select,
+    parameters: dict[str, Any],
     *,
-    key: ColumnElement,
+    key: str,
     descending: bool = False,
     scope: str,
     limit: int | None,
     cursor: str | None,
-    serialize: Callable[[Sequence[Row]], list[dict[str, Any]]],
+    serialize: Callable[[Row], dict[str, Any]],
 ) -> dict[str, Any]:
-    """Run ``query`` for one page ordered by the unique column ``key``.
+    """Run the :func:`keyset` ``statement`` for one page, one item per row.
 
     ``scope`` names the listing (for instance ``"notes:42:"``); a cursor is
     only accepted by the scope that made it, and an empty one means the start.
-    ``serialize`` turns the rows of the page into its items.
+    ``serialize`` turns a row of the page into its item.
     """
-    limit = limit or current_app.config["PAGE_SIZE"]
-    if cursor:
-        last = decode_cursor(cursor, scope=scope)
-        query = query.where(key < last if descending else key > last)
-    query = query.order_by(key.desc() if descending else key.asc()).limit(limit + 1)
-    rows = get_db().execute(query).all()
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1]._mapping[key], scope=scope)
-    return {"items": serialize(rows), "next_cursor": next_cursor}
+    size, bounds = page_parameters(
+        scope=scope, limit=limit, cursor=cursor, descending=descending
+    )
+    rows = get_db().execute(statement, {**parameters, **bounds})
+    items = [serialize(row) for row in rows]
+    return end_page(items, size=size, key=key, scope=scope)
 
 
 def encode_cursor(last: int | str, *, scope: str) -> str:
@@ -86,5 +136,10 @@ def decode_cursor(cursor: str, *, scope: str) -> Any:
 
 
 def _serializer() -> URLSafeSerializer:
-    secret = get_database().setting("cursor_secret")
+    return _serializer_for(get_database().setting("cursor_secret"))
+
+
+@functools.lru_cache(maxsize=16)
+def _serializer_for(secret: str) -> URLSafeSerializer:
+    # One per database secret: building one derives its key again.
     return URLSafeSerializer(secret, salt="mything.cursor")

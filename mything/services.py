@@ -7,18 +7,18 @@ with the same schemas. They work on the current app context's connection
 callers get equals what HTTP clients read.
 
 Security rests on one rule: every organization-scoped query starts from
-:func:`get_available_organizations`, the fixed filter of the organizations a
+:data:`MEMBER_ORGANIZATIONS`, the fixed filter of the organizations a
 user belongs to. A user who is not a member of an organization cannot tell
 it from one that does not exist: both are the same 404.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Row, Select, delete, exists, insert, select, update
+from sqlalchemy import Row, Select, bindparam, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .conditional import Precondition
@@ -33,7 +33,7 @@ from .errors import (
     PreconditionRequired,
     ValidationError,
 )
-from .pagination import load_page
+from .pagination import end_page, keyset, load_page, page_parameters
 from .schemas import SLUG, USER_NAME
 from .tables import (
     MAX_ID,
@@ -97,43 +97,51 @@ def ensure_user(name: str) -> User:
 
 def describe_user(user: User) -> dict[str, Any]:
     """Return ``/me``: the user's name and the slugs of its organizations."""
-    query = get_available_organizations(user).order_by(organizations.c.slug)
-    slugs = [row.slug for row in get_db().execute(query)]
-    return {"name": user.name, "organizations": slugs}
+    rows = get_db().execute(_SLUGS, {"user_id": user.id})
+    return {"name": user.name, "organizations": [slug for (slug,) in rows]}
 
 
 # Organizations -------------------------------------------------------------
 
-
-def get_available_organizations(user: User) -> Select:
-    """Return the query of the organizations ``user`` belongs to, with its role.
-
-    This is the one filter every organization-scoped operation goes through.
-    """
-    return (
-        select(
-            organizations.c.id,
-            organizations.c.slug,
-            organizations.c.name,
-            organizations.c.created_at,
-            memberships.c.role,
-        )
-        .join(memberships, memberships.c.org_id == organizations.c.id)
-        .where(memberships.c.user_id == user.id)
+#: The one filter every organization-scoped operation goes through: the
+#: organizations that the user ``:user_id`` belongs to, with its role in each.
+#: Like every statement here, it is built once, with bound parameters, so
+#: that SQLAlchemy compiles it once.
+MEMBER_ORGANIZATIONS = (
+    select(
+        organizations.c.id,
+        organizations.c.slug,
+        organizations.c.name,
+        organizations.c.created_at,
+        memberships.c.role,
     )
+    .join(memberships, memberships.c.org_id == organizations.c.id)
+    .where(memberships.c.user_id == bindparam("user_id"))
+)
+_ORGANIZATION = MEMBER_ORGANIZATIONS.where(organizations.c.slug == bindparam("slug"))
+_ORGANIZATIONS_PAGE = keyset(MEMBER_ORGANIZATIONS, organizations.c.slug)
+_SLUGS = MEMBER_ORGANIZATIONS.with_only_columns(organizations.c.slug).order_by(
+    organizations.c.slug
+)
+#: The id of the organization ``:slug`` if the user ``:user_id`` is a member:
+#: the membership check inside the statements that read or write its notes.
+_MEMBER_ORG_ID = _ORGANIZATION.with_only_columns(organizations.c.id).scalar_subquery()
 
 
 def find_organization(user: User, slug: str) -> Row:
     """Return the organization ``slug`` if ``user`` is a member, else a 404."""
+    _check_slug(slug)
+    row = get_db().execute(_ORGANIZATION, {"user_id": user.id, "slug": slug}).first()
+    if row is None:
+        raise NotFound("Organization not found.")
+    return row
+
+
+def _check_slug(slug: str) -> None:
     if not is_valid(SLUG, slug):
         # No organization can have it; and PostgreSQL refuses some such
         # strings (a NUL) outright, which must not become a 500.
         raise NotFound("Organization not found.")
-    query = get_available_organizations(user).where(organizations.c.slug == slug)
-    row = get_db().execute(query).first()
-    if row is None:
-        raise NotFound("Organization not found.")
-    return row
 
 
 def _organization(row: Row) -> dict[str, Any]:
@@ -150,12 +158,13 @@ def list_organizations(
 ) -> dict[str, Any]:
     """Return a page of the user's organizations, by slug."""
     return load_page(
-        get_available_organizations(user),
-        key=organizations.c.slug,
+        _ORGANIZATIONS_PAGE,
+        {"user_id": user.id},
+        key="slug",
         scope=f"orgs:{user.id}",
         limit=limit,
         cursor=cursor,
-        serialize=lambda rows: [_organization(row) for row in rows],
+        serialize=_organization,
     )
 
 
@@ -193,23 +202,27 @@ def _require_owner(org: Row) -> None:
         raise Forbidden("Only an owner of the organization can manage its members.")
 
 
+_MEMBERS_PAGE = keyset(
+    select(users.c.name, memberships.c.role)
+    .join(memberships, memberships.c.user_id == users.c.id)
+    .where(memberships.c.org_id == bindparam("org_id")),
+    users.c.name,
+)
+
+
 def list_members(
     user: User, slug: str, *, limit: int | None = None, cursor: str | None = None
 ) -> dict[str, Any]:
     """Return a page of an organization's members, by user name."""
     org = find_organization(user, slug)
-    query = (
-        select(users.c.name, memberships.c.role)
-        .join(memberships, memberships.c.user_id == users.c.id)
-        .where(memberships.c.org_id == org.id)
-    )
     return load_page(
-        query,
-        key=users.c.name,
+        _MEMBERS_PAGE,
+        {"org_id": org.id},
+        key="user",
         scope=f"members:{org.id}",
         limit=limit,
         cursor=cursor,
-        serialize=lambda rows: [{"user": row.name, "role": row.role} for row in rows],
+        serialize=lambda row: {"user": row.name, "role": row.role},
     )
 
 
@@ -270,52 +283,78 @@ def remove_member(user: User, slug: str, member: str) -> None:
 # Notes ---------------------------------------------------------------------
 
 
-def _note_query() -> Select:
-    return select(
-        notes.c.id,
-        notes.c.title,
-        notes.c.body,
-        notes.c.version,
-        users.c.name.label("author"),
-        notes.c.created_at,
-        notes.c.updated_at,
-    ).join(users, users.c.id == notes.c.author_id)
+def _with_tags(found: Select) -> Select:
+    """Return the notes that ``found`` selects, with their authors and tags.
 
-
-def _serialize_notes(rows: Sequence[Row]) -> list[dict[str, Any]]:
-    tags: dict[int, list[str]] = {row.id: [] for row in rows}
-    if tags:
-        tag_rows = get_db().execute(
-            select(note_tags.c.note_id, note_tags.c.tag)
-            .where(note_tags.c.note_id.in_(list(tags)))
-            .order_by(note_tags.c.note_id, note_tags.c.position)
+    One statement brings a page's notes and their tags together: one row per
+    tag (one for a note without tags), newest note first, its tags in order.
+    """
+    note = found.subquery("note")
+    return (
+        select(
+            note.c.id,
+            note.c.title,
+            note.c.body,
+            note.c.version,
+            users.c.name,
+            note.c.created_at,
+            note.c.updated_at,
+            note_tags.c.tag,
         )
-        for note_id, tag in tag_rows:
-            tags[note_id].append(tag)
-    return [
-        {
-            "id": row.id,
-            "title": row.title,
-            "body": row.body,
-            "tags": tags[row.id],
-            "author": row.author,
-            "version": row.version,
-            "created_at": isoformat(row.created_at),
-            "updated_at": isoformat(row.updated_at),
-        }
-        for row in rows
-    ]
+        .join_from(note, users, users.c.id == note.c.author_id)
+        .outerjoin(note_tags, note_tags.c.note_id == note.c.id)
+        .order_by(note.c.id.desc(), note_tags.c.position)
+    )
 
 
-def _find_note(org: Row, note_id: int) -> Row:
+# The notes of the organization :slug, if the user :user_id is a member.
+_MEMBER_NOTES = select(notes).where(notes.c.org_id == _MEMBER_ORG_ID)
+_NOTE = _with_tags(_MEMBER_NOTES.where(notes.c.id == bindparam("note_id")))
+_NOTES_PAGE = _with_tags(keyset(_MEMBER_NOTES, notes.c.id, descending=True))
+_TAGGED_NOTES_PAGE = _with_tags(
+    keyset(
+        _MEMBER_NOTES.where(
+            exists().where(
+                note_tags.c.note_id == notes.c.id, note_tags.c.tag == bindparam("tag")
+            )
+        ),
+        notes.c.id,
+        descending=True,
+    )
+)
+
+
+def _notes(rows: Iterable[Row]) -> list[dict[str, Any]]:
+    found: dict[int, dict[str, Any]] = {}
+    for note_id, title, body, version, author, created, updated, tag in rows:
+        note = found.get(note_id)
+        if note is None:
+            note = found[note_id] = {
+                "id": note_id,
+                "title": title,
+                "body": body,
+                "tags": [],
+                "author": author,
+                "version": version,
+                "created_at": isoformat(created),
+                "updated_at": isoformat(updated),
+            }
+        if tag is not None:
+            note["tags"].append(tag)
+    return list(found.values())
+
+
+def _find_note(user: User, slug: str, note_id: int) -> dict[str, Any]:
     # Ids are validated as positive integers; larger than any id, none exists.
-    if note_id > MAX_ID:
-        raise NotFound("Note not found.")
-    query = _note_query().where(notes.c.org_id == org.id, notes.c.id == note_id)
-    row = get_db().execute(query).first()
-    if row is None:
-        raise NotFound("Note not found.")
-    return row
+    _check_slug(slug)
+    if note_id <= MAX_ID:
+        parameters = {"user_id": user.id, "slug": slug, "note_id": note_id}
+        found = _notes(get_db().execute(_NOTE, parameters))
+        if found:
+            return found[0]
+    # Not found: the organization's 404 if the user is not a member.
+    find_organization(user, slug)
+    raise NotFound("Note not found.")
 
 
 def _write_tags(note_id: int, tags: list[str]) -> None:
@@ -340,21 +379,23 @@ def list_notes(
     tag: str | None = None,
 ) -> dict[str, Any]:
     """Return a page of an organization's notes, newest first, maybe by tag."""
-    org = find_organization(user, slug)
-    query = _note_query().where(notes.c.org_id == org.id)
-    if tag is not None:
-        query = query.where(
-            exists().where(note_tags.c.note_id == notes.c.id, note_tags.c.tag == tag)
+    _check_slug(slug)
+    scope = f"notes:{slug}:{tag or ''}"
+    try:
+        size, bounds = page_parameters(
+            scope=scope, limit=limit, cursor=cursor, descending=True
         )
-    return load_page(
-        query,
-        key=notes.c.id,
-        descending=True,
-        scope=f"notes:{org.id}:{tag or ''}",
-        limit=limit,
-        cursor=cursor,
-        serialize=_serialize_notes,
-    )
+    except ValidationError:
+        # Not even a bad cursor tells a non-member that the organization exists.
+        find_organization(user, slug)
+        raise
+    statement = _NOTES_PAGE if tag is None else _TAGGED_NOTES_PAGE
+    parameters = {"user_id": user.id, "slug": slug, "tag": tag, **bounds}
+    items = _notes(get_db().execute(statement, parameters))
+    if not items:
+        # An empty page, or no organization of the user's: which one?
+        find_organization(user, slug)
+    return end_page(items, size=size, key="id", scope=scope)
 
 
 def create_note(
@@ -368,26 +409,35 @@ def create_note(
     """Create a note in one of the user's organizations and return it."""
     org = find_organization(user, slug)
     now = utcnow()
+    note = {"title": title, "body": body, "version": 1}
     note_id = inserted_id(
         get_db().execute(
-            insert(notes).values(
-                org_id=org.id,
-                author_id=user.id,
-                title=title,
-                body=body,
-                created_at=now,
-                updated_at=now,
-            )
+            insert(notes),
+            {
+                **note,
+                "org_id": org.id,
+                "author_id": user.id,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
     )
     _write_tags(note_id, list(tags))
-    return _serialize_notes([_find_note(org, note_id)])[0]
+    # Every field is known: the note is what was written, read back by no one.
+    created = isoformat(now)
+    return {
+        "id": note_id,
+        **note,
+        "tags": list(tags),
+        "author": user.name,
+        "created_at": created,
+        "updated_at": created,
+    }
 
 
 def get_note(user: User, slug: str, note_id: int) -> dict[str, Any]:
     """Return one note of one of the user's organizations."""
-    org = find_organization(user, slug)
-    return _serialize_notes([_find_note(org, note_id)])[0]
+    return _find_note(user, slug, note_id)
 
 
 def update_note(
@@ -405,8 +455,7 @@ def update_note(
     version is checked by the statement that writes, so of two writers who
     read the same version, exactly one succeeds.
     """
-    org = find_organization(user, slug)
-    current = _serialize_notes([_find_note(org, note_id)])[0]
+    current = _find_note(user, slug, note_id)
     _require_precondition(if_match)
     changed = {key: value for key, value in changes.items() if current[key] != value}
     if not changed:
@@ -419,13 +468,14 @@ def update_note(
         update(notes).values(
             **fields, version=notes.c.version + 1, updated_at=utcnow()
         ),
-        org,
+        user,
+        slug,
         note_id,
         if_match,
     )
     if "tags" in changed:
         _write_tags(note_id, list(changed["tags"]))
-    return _serialize_notes([_find_note(org, note_id)])[0]
+    return _find_note(user, slug, note_id)
 
 
 def delete_note(
@@ -435,10 +485,9 @@ def delete_note(
 
     With ``if_match``, only if its version is one that ``if_match`` allows.
     """
-    org = find_organization(user, slug)
-    _find_note(org, note_id)
+    _find_note(user, slug, note_id)
     _require_precondition(if_match)
-    _write_note(delete(notes), org, note_id, if_match)
+    _write_note(delete(notes), user, slug, note_id, if_match)
 
 
 def _require_precondition(if_match: Precondition | None) -> None:
@@ -447,7 +496,11 @@ def _require_precondition(if_match: Precondition | None) -> None:
 
 
 def _write_note(
-    statement: Any, org: Row, note_id: int, if_match: Precondition | None
+    statement: Any,
+    user: User,
+    slug: str,
+    note_id: int,
+    if_match: Precondition | None,
 ) -> None:
     """Run an UPDATE or DELETE of one note, if its version is one ``if_match`` allows.
 
@@ -456,11 +509,12 @@ def _write_note(
     one atomic step on every database. (The affected row count works
     everywhere; UPDATE ... RETURNING does not exist on MariaDB.)
     """
-    statement = statement.where(notes.c.id == note_id, notes.c.org_id == org.id)
+    statement = statement.where(notes.c.id == note_id, notes.c.org_id == _MEMBER_ORG_ID)
     if if_match is not None and not if_match.any:
         statement = statement.where(notes.c.version.in_(sorted(if_match.versions)))
-    if get_db().execute(statement).rowcount == 0:
+    parameters = {"user_id": user.id, "slug": slug}
+    if get_db().execute(statement, parameters).rowcount == 0:
         # Deleted meanwhile by a request that committed first: a 404 then,
         # as if this one had come a moment later.
-        _find_note(org, note_id)
+        _find_note(user, slug, note_id)
         raise PreconditionFailed()
