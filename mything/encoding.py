@@ -42,7 +42,8 @@ def dumps(value: Any) -> bytes:
 
 def isoformat(moment: datetime) -> str:
     """Format a moment as ISO 8601 UTC, to the microsecond (``...12:00:00.000000Z``)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat() ends a UTC moment in "+00:00"; it is faster than strftime.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def loads(data: bytes | str) -> Any:

@@ -14,11 +14,20 @@ it from one that does not exist: both are the same 404.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Row, Select, bindparam, delete, exists, insert, select, update
+from sqlalchemy import (
+    Row,
+    Select,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from .conditional import Precondition
@@ -41,6 +50,8 @@ from .tables import (
     note_tags,
     notes,
     organizations,
+    raw_timestamp,
+    timestamp_formatter,
     users,
     utcnow,
 )
@@ -297,8 +308,8 @@ def _with_tags(found: Select) -> Select:
             note.c.body,
             note.c.version,
             users.c.name,
-            note.c.created_at,
-            note.c.updated_at,
+            raw_timestamp(note.c.created_at),
+            raw_timestamp(note.c.updated_at),
             note_tags.c.tag,
         )
         .join_from(note, users, users.c.id == note.c.author_id)
@@ -324,8 +335,12 @@ _TAGGED_NOTES_PAGE = _with_tags(
 )
 
 
-def _notes(rows: Iterable[Row]) -> list[dict[str, Any]]:
+def _notes(statement: Select, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run a statement of :func:`_with_tags`, and return its notes."""
+    db = get_db()
+    text = timestamp_formatter(db.dialect)
     found: dict[int, dict[str, Any]] = {}
+    rows = db.execute(statement, parameters)
     for note_id, title, body, version, author, created, updated, tag in rows:
         note = found.get(note_id)
         if note is None:
@@ -336,8 +351,8 @@ def _notes(rows: Iterable[Row]) -> list[dict[str, Any]]:
                 "tags": [],
                 "author": author,
                 "version": version,
-                "created_at": isoformat(created),
-                "updated_at": isoformat(updated),
+                "created_at": text(created),
+                "updated_at": text(updated),
             }
         if tag is not None:
             note["tags"].append(tag)
@@ -349,7 +364,7 @@ def _find_note(user: User, slug: str, note_id: int) -> dict[str, Any]:
     _check_slug(slug)
     if note_id <= MAX_ID:
         parameters = {"user_id": user.id, "slug": slug, "note_id": note_id}
-        found = _notes(get_db().execute(_NOTE, parameters))
+        found = _notes(_NOTE, parameters)
         if found:
             return found[0]
     # Not found: the organization's 404 if the user is not a member.
@@ -357,17 +372,25 @@ def _find_note(user: User, slug: str, note_id: int) -> dict[str, Any]:
     raise NotFound("Note not found.")
 
 
-def _write_tags(note_id: int, tags: list[str]) -> None:
-    db = get_db()
-    db.execute(delete(note_tags).where(note_tags.c.note_id == note_id))
+_DELETE_TAGS = delete(note_tags).where(note_tags.c.note_id == bindparam("note_id"))
+_INSERT_NOTE = insert(notes)
+_INSERT_TAGS = insert(note_tags)
+
+
+def _add_tags(note_id: int, tags: Sequence[str]) -> None:
     if tags:
-        db.execute(
-            insert(note_tags),
+        get_db().execute(
+            _INSERT_TAGS,
             [
                 {"note_id": note_id, "tag": tag, "position": position}
                 for position, tag in enumerate(tags)
             ],
         )
+
+
+def _replace_tags(note_id: int, tags: Sequence[str]) -> None:
+    get_db().execute(_DELETE_TAGS, {"note_id": note_id})
+    _add_tags(note_id, tags)
 
 
 def list_notes(
@@ -391,7 +414,7 @@ def list_notes(
         raise
     statement = _NOTES_PAGE if tag is None else _TAGGED_NOTES_PAGE
     parameters = {"user_id": user.id, "slug": slug, "tag": tag, **bounds}
-    items = _notes(get_db().execute(statement, parameters))
+    items = _notes(statement, parameters)
     if not items:
         # An empty page, or no organization of the user's: which one?
         find_organization(user, slug)
@@ -412,7 +435,7 @@ def create_note(
     note = {"title": title, "body": body, "version": 1}
     note_id = inserted_id(
         get_db().execute(
-            insert(notes),
+            _INSERT_NOTE,
             {
                 **note,
                 "org_id": org.id,
@@ -422,7 +445,7 @@ def create_note(
             },
         )
     )
-    _write_tags(note_id, list(tags))
+    _add_tags(note_id, tags)
     # Every field is known: the note is what was written, read back by no one.
     created = isoformat(now)
     return {
@@ -474,7 +497,7 @@ def update_note(
         if_match,
     )
     if "tags" in changed:
-        _write_tags(note_id, list(changed["tags"]))
+        _replace_tags(note_id, changed["tags"])
     return _find_note(user, slug, note_id)
 
 

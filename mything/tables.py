@@ -19,12 +19,14 @@ change here without a migration fails.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    ColumnElement,
     DateTime,
     Dialect,
     ForeignKey,
@@ -35,8 +37,12 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    type_coerce,
 )
 from sqlalchemy.dialects import mysql
+from sqlalchemy.types import NullType
+
+from .encoding import isoformat
 
 #: The start of the name of everything mything creates in a database.
 PREFIX = "mything_"
@@ -88,6 +94,38 @@ class Timestamp(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+def raw_timestamp(column: ColumnElement[datetime]) -> ColumnElement[Any]:
+    """Select a :class:`Timestamp` column as its driver returns it, unconverted.
+
+    That is SQLite's stored text, or a ``datetime`` from PostgreSQL and
+    MySQL; :func:`timestamp_formatter` makes JSON's text of it. A page of
+    notes, where each note comes on one row per tag, formats each moment
+    once instead of converting it on every row.
+    """
+    return type_coerce(column, NullType())
+
+
+def timestamp_formatter(dialect: Dialect) -> Callable[[Any], str]:
+    """Return the function that formats a :func:`raw_timestamp` of ``dialect``.
+
+    It writes what :func:`~mything.encoding.isoformat` writes; SQLite's
+    text is rearranged, not parsed.
+    """
+    return _sqlite_text if dialect.name == "sqlite" else _moment_text
+
+
+def _sqlite_text(value: str) -> str:
+    # SQLAlchemy stores "2026-01-02 03:04:05.678901", always to the microsecond.
+    if len(value) == 26:
+        return f"{value[:10]}T{value[11:]}Z"
+    return isoformat(datetime.fromisoformat(value))
+
+
+def _moment_text(value: datetime) -> str:
+    # PostgreSQL's are in the session's zone; MySQL's are naive UTC values.
+    return isoformat(value if value.tzinfo else value.replace(tzinfo=UTC))
 
 
 def utcnow() -> datetime:
