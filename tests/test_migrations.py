@@ -78,9 +78,9 @@ def snapshot(engine: sqlalchemy.Engine, names: list[str]) -> dict:
         }
 
 
-def test_the_history_has_one_head():
-    assert len(mything_migrations.scripts().get_heads()) == 1
-    assert mything_migrations.history()[-1][0] == head()
+def test_the_history_has_one_head_the_revision_mything_checks_for():
+    assert mything_migrations.scripts().get_heads() == [mything_migrations.HEAD]
+    assert mything_migrations.history()[-1][0] == head() == mything_migrations.HEAD
 
 
 def test_upgrading_an_empty_database_builds_exactly_the_tables_of_the_code(thing):

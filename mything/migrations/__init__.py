@@ -36,21 +36,37 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    inspect,
+    select,
+    text,
+)
 
 from ..errors import ConfigError
 from ..tables import PREFIX, metadata
 from . import legacy
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
 #: The table where mything's Alembic keeps its revision.
 VERSION_TABLE = PREFIX + "alembic_version"
+
+#: The newest revision: the one this mything needs. A test checks that it is
+#: the head of the revisions in ``versions/``, so that checking a database
+#: needs no Alembic. (Alembic, and Mako with it, is imported only where a
+#: migration runs or the history is read: a request never needs it, and it
+#: is a fifth of mything's start-up.)
+HEAD = "0003"
 
 #: How long a process waits for another one's upgrade to finish.
 LOCK_TIMEOUT = 600
@@ -73,17 +89,19 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
 @cache
 def scripts() -> ScriptDirectory:
     """Return mything's revisions (read from the package once per process)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_config())
 
 
 def head() -> str:
     """Return the revision this mything needs."""
-    revision = scripts().get_current_head()
-    assert revision is not None
-    return revision
+    return HEAD
 
 
 def _config(connection: Connection | None = None, schema: str | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "mything:migrations")
     config.attributes.update(connection=connection, schema=schema)
@@ -114,7 +132,7 @@ class Status:
     @property
     def known(self) -> bool:
         """False if the revision is one this mything has never heard of."""
-        return self.revision is None or _is_known(self.revision)
+        return self.revision in (None, HEAD) or _is_known(self.revision)
 
     def describe(self) -> str:
         """Say where the database stands, in one line."""
@@ -132,6 +150,8 @@ class Status:
 
 
 def _is_known(revision: str) -> bool:
+    from alembic.util import CommandError
+
     try:
         scripts().get_revision(revision)
     except CommandError:
@@ -141,13 +161,15 @@ def _is_known(revision: str) -> bool:
 
 def read_status(connection: Connection, *, schema: str | None = None) -> Status:
     """Return where the database of ``connection`` stands."""
-    context = MigrationContext.configure(
-        connection,
-        opts={"version_table": VERSION_TABLE, "version_table_schema": schema},
-    )
     names = set(inspect(connection).get_table_names(schema=schema))
+    revision = None
+    if VERSION_TABLE in names:
+        version = Table(
+            VERSION_TABLE, MetaData(schema=schema), Column("version_num", String(32))
+        )
+        revision = connection.execute(select(version.c.version_num)).scalar()
     return Status(
-        revision=context.get_current_revision(),
+        revision=revision,
         has_tables=bool(names & set(metadata.tables)),
         legacy=legacy.TABLES <= names,
     )
@@ -161,6 +183,8 @@ def upgrade(
     Return where the database stood before (read once this process held the
     lock) and where it stands after.
     """
+    from alembic import command
+
     return _migrate(command.upgrade, engine, revision, schema=schema)
 
 
@@ -168,6 +192,8 @@ def downgrade(
     engine: Engine, revision: str, *, schema: str | None = None
 ) -> tuple[Status, Status]:
     """Downgrade the database of ``engine`` to ``revision`` ("base": no tables)."""
+    from alembic import command
+
     return _migrate(command.downgrade, engine, revision, schema=schema)
 
 
@@ -189,6 +215,8 @@ def _check_known(status: Status) -> None:
 def _migrate(
     step: Any, engine: Engine, revision: str, *, schema: str | None
 ) -> tuple[Status, Status]:
+    from alembic.util import CommandError
+
     with _serialized(engine, schema) as connection:
         before = read_status(connection, schema=schema)
         _check_known(before)
