@@ -1,4 +1,4 @@
-"""``docs/performance.png``: the four sections of a run as four bar charts.
+"""``docs/performance.png``: the sections of a run as six bar charts.
 
 Drawn with matplotlib (in the ``bench`` extra) without a display. Each
 panel shows medians; mything's label is in bold.
@@ -35,7 +35,7 @@ def _bars(
     middle = (len(series) - 1) * height / 2
     axes.set_yticks([row + middle for row in range(len(labels))], labels)
     for tick in axes.get_yticklabels():
-        if tick.get_text() == "mything":
+        if tick.get_text().split(",")[0] == "mything":
             tick.set_fontweight("bold")
     axes.invert_yaxis()
     axes.set_xlabel(unit)
@@ -49,11 +49,15 @@ def _label_format(values: list[float]) -> str:
     return "%.0f" if largest >= 100 else "%.1f" if largest >= 10 else "%.2f"
 
 
-def _by_contender(cases: list[dict[str, Any]], value: str) -> tuple[list[str], dict]:
+def _by_contender(
+    cases: list[dict[str, Any]],
+    value: str,
+    workloads: tuple[str, ...] = ("GET /add", "POST /add"),
+) -> tuple[list[str], dict]:
     labels: list[str] = []
     series: dict[str, dict[str, float]] = {}
     for case in cases:
-        if case["workload"] not in ("GET /add", "POST /add"):
+        if case["workload"] not in workloads:
             continue
         if case["label"] not in labels:
             labels.append(case["label"])
@@ -70,7 +74,7 @@ def draw(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    figure, panels = pyplot.subplots(2, 2, figsize=(13, 9), layout="constrained")
+    figure, panels = pyplot.subplots(3, 2, figsize=(13, 13.5), layout="constrained")
     figure.suptitle(
         f"mything benchmarks, {results['date']} ({results['settings']['name']} run, "
         f"{results['machine']['cores']} cores)"
@@ -79,6 +83,8 @@ def draw(results: dict[str, Any], path: Path) -> None:
     _http(panels[0][1], results.get("http"))
     _depth(panels[1][0], results.get("depth"))
     _startup(panels[1][1], results.get("startup"))
+    _notes(panels[2][0], results.get("notes"))
+    _notes_http(panels[2][1], results.get("notes"))
     figure.savefig(path, dpi=110)
     pyplot.close(figure)
 
@@ -138,3 +144,35 @@ def _startup(axes: Any, section: dict[str, Any] | None) -> None:
     }
     _bars(axes, labels, series, "ms  /  MiB")
     axes.set_title(title)
+
+
+def _notes(axes: Any, section: dict[str, Any] | None) -> None:
+    title = "Notes endpoints in process: CPU µs per request (lower is better)"
+    if not section or "databases" not in section:
+        return _not_run(axes, title)
+    labels: list[str] = []
+    series: dict[str, dict[str, float]] = {}
+    for database in section["databases"]:
+        for case in database.get("cases", []):
+            label = f"{case['label']}, {database['name']}"
+            if label not in labels:
+                labels.append(label)
+            series.setdefault(case["workload"], {})[label] = case["median_us"]
+    if not labels:
+        return _not_run(axes, title)
+    values = {
+        name: [got.get(label, 0) for label in labels] for name, got in series.items()
+    }
+    _bars(axes, labels, values, "CPU µs per request")
+    axes.set_title(title, fontsize=10)
+
+
+def _notes_http(axes: Any, section: dict[str, Any] | None) -> None:
+    title = "gunicorn, 2 sync workers, notes page: req/s"
+    http = (section or {}).get("http", {})
+    if "cases" not in http:
+        return _not_run(axes, title)
+    workloads = tuple(case["workload"] for case in http["cases"])
+    labels, series = _by_contender(http["cases"], "requests_per_second", workloads)
+    _bars(axes, labels, series, "requests per second")
+    axes.set_title(f"{title} ({http['database']})", fontsize=10)

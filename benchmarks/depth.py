@@ -53,10 +53,10 @@ def depths_for(notes: int) -> tuple[int, int, int]:
 
 
 @contextlib.contextmanager
-def sqlite_database() -> Iterator[str]:
+def sqlite_database(name: str = "depth.db") -> Iterator[str]:
     """Yield the URI of a SQLite file in a directory removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="mything-bench-") as scratch:
-        yield f"sqlite:///{Path(scratch) / 'depth.db'}"
+        yield f"sqlite:///{Path(scratch) / name}"
 
 
 @contextlib.contextmanager

@@ -93,10 +93,15 @@ def check_answers(cases: list[Case]) -> None:
 
 def calibrate(case: Case, settings: Settings) -> None:
     """Warm the case up, then time a few requests to choose its batch size."""
-    time_requests(case.app, case.request, settings.min_batch)
-    estimate = time_requests(case.app, case.request, settings.min_batch)
+    case.batch = batch_size(case.app, case.request, settings)
+
+
+def batch_size(app: WSGIApp, request: Request, settings: Settings) -> int:
+    """Warm ``app`` up, then return the requests that take ``batch_seconds``."""
+    time_requests(app, request, settings.min_batch)
+    estimate = time_requests(app, request, settings.min_batch)
     wanted = round(settings.batch_seconds / estimate.wall)
-    case.batch = max(settings.min_batch, min(settings.max_batch, wanted))
+    return max(settings.min_batch, min(settings.max_batch, wanted))
 
 
 def run(
@@ -122,6 +127,17 @@ def run(
     return summarize(cases)
 
 
+def timings(batch: int, cpu: list[float], wall: list[float]) -> dict[str, Any]:
+    """Return the batch size and the samples of one case, in microseconds."""
+    return {
+        "batch": batch,
+        "median_us": median(cpu) * 1e6,
+        "wall_median_us": median(wall) * 1e6,
+        "samples_us": [seconds * 1e6 for seconds in cpu],
+        "wall_samples_us": [seconds * 1e6 for seconds in wall],
+    }
+
+
 def summarize(cases: list[Case]) -> dict[str, Any]:
     """Return medians in microseconds and CPU-time ratios to the baseline."""
     baselines = {
@@ -137,11 +153,7 @@ def summarize(cases: list[Case]) -> dict[str, Any]:
             "contender": case.contender.key,
             "label": case.contender.label,
             "workload": case.workload,
-            "batch": case.batch,
-            "median_us": median(cpu) * 1e6,
-            "wall_median_us": median(wall) * 1e6,
-            "samples_us": [seconds * 1e6 for seconds in cpu],
-            "wall_samples_us": [seconds * 1e6 for seconds in wall],
+            **timings(case.batch, cpu, wall),
             "ratio": None,
         }
         if case.workload in baselines:

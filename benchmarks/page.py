@@ -88,6 +88,32 @@ variables; wall time from spawn to exit and the child's peak resident
 memory (its own `VmHWM`). `python -c pass` is the floor. Bytecode caches
 are warm.
 """,
+    "notes": """\
+The other sections compare frameworks on `/add`, which touches no
+database; this one compares mything's own database endpoints with the same
+endpoints written by hand on mything's tables and data
+(`benchmarks/peers/`): **Flask + SQLAlchemy** Core the way their
+documentation teaches for production (an application factory, one engine,
+a connection per request and a transaction for the write, `text()` with
+bound parameters, `jsonify`), which every ratio here is relative to, and a
+**raw** WSGI function on the driver (`sqlite3`, psycopg or PyMySQL, one
+connection per thread, `json.dumps`) as the floor. Each answers a page of
+20 notes (with tags and author, from 40 notes), one note, and a new note;
+each request is authenticated by a bearer token looked up by its SHA-256,
+and membership of the organization is checked by a query. Before timing,
+mything's JSON for the page and the note must equal both baselines' (the
+cursor aside: the hand-written ones give the last id).
+
+In process, every case is timed as in the in-process section, on each
+database, in a scratch database made for the run and dropped after it.
+On PostgreSQL and MySQL the database server works in a process of its own,
+which `CPU µs` does not count: there it is the Python side alone, and the
+wall time includes the round trips. Over HTTP, both apps run under
+gunicorn on PostgreSQL and wrk asks for the page with the tokens in turn,
+so that no single token's lookup stays warm. The cold start is a fresh
+interpreter that builds the app on a prepared SQLite file and answers its
+first authenticated page through the WSGI callable.
+""",
 }
 
 
@@ -97,7 +123,8 @@ def _settings_line(settings: dict[str, Any]) -> str:
         "{http_rounds} HTTP rounds of {http_seconds} s with {http_connections} "
         "connections",
         "{notes:,} notes, {depth_rounds} rounds of {depth_batch} pages",
-        "{startup_rounds} start-up rounds.",
+        "{startup_rounds} start-up rounds; {http_tokens} tokens for the notes "
+        "page over HTTP.",
     ]
     return "; ".join(parts).format(**settings)
 
@@ -133,7 +160,7 @@ def render_markdown(results: dict[str, Any], *, chart: str | None) -> str:
     ]
     if chart:
         parts.append(
-            f"![Benchmark results: in-process, HTTP, depth, start-up]({chart})"
+            f"![Benchmark results: in-process, HTTP, depth, start-up, notes]({chart})"
         )
     for key, title in SECTIONS:
         parts += [f"## {title}", NOTES[key], section_text(key, results.get(key))]

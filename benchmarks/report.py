@@ -17,6 +17,18 @@ FINDINGS = Path(__file__).with_name("findings.md")
 COMMAND = "python -m benchmarks.run"
 #: Peers mything must beat in-process, on the same run.
 HEAVIER_PEERS = ("apiflask", "smorest", "restx")
+#: The notes section's goals in process: the most mything's CPU time per
+#: request may be, as a multiple of the hand-written Flask + SQLAlchemy's.
+NOTES_GOALS = (
+    ("GET /orgs/<slug>/notes?limit=20", "page", 0.8),
+    ("GET /orgs/<slug>/notes/<id>", "GET one note", 0.8),
+    ("POST /orgs/<slug>/notes", "POST a note", 1.0),
+)
+NOTES_GOAL_DATABASES = (("sqlite", "SQLite"), ("postgresql", "PostgreSQL"))
+#: Over HTTP, the least mything's page throughput may be, as a multiple.
+NOTES_HTTP_GOAL = 1.2
+#: Cold start to the first page: the most time and peak memory may be.
+NOTES_STARTUP_GOAL = 1.3
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -59,7 +71,7 @@ def inprocess_table(section: dict[str, Any]) -> str:
     return table(headers, rows)
 
 
-def http_table(section: dict[str, Any]) -> str:
+def http_table(section: dict[str, Any], *, versus: str = "× Flask (range)") -> str:
     """Throughput and latency of every app under gunicorn."""
     rows = [
         [
@@ -77,7 +89,7 @@ def http_table(section: dict[str, Any]) -> str:
         "request",
         "app",
         "req/s",
-        "× Flask (range)",
+        versus,
         "p50 ms",
         "p99 ms",
         "errors",
@@ -116,6 +128,56 @@ def startup_table(section: dict[str, Any]) -> str:
         for subject in section["subjects"]
     ]
     return table(["interpreter", "ms", "× Flask (range)", "peak RSS MiB"], rows)
+
+
+def notes_table(section: dict[str, Any]) -> str:
+    """The notes endpoints against the same written by hand: in process, HTTP, start."""
+    versus = f"× {section['baseline']} (range)"
+    rows = []
+    for database in section["databases"]:
+        if "skipped" in database:
+            rows.append([database["name"], "–", "skipped: " + database["skipped"]])
+            rows[-1] += ["–"] * 5
+            continue
+        for case in database["cases"]:
+            rows.append(
+                [
+                    database["version"],
+                    case["workload"],
+                    case["label"],
+                    f"{case['median_us']:.1f}",
+                    _ratio(case["ratio"]),
+                    f"{case['wall_median_us']:.1f}",
+                    _ratio(case["wall_ratio"]),
+                    str(case["batch"]),
+                ]
+            )
+    headers = ["database", "request", "app", "CPU µs", versus, "wall µs"]
+    parts = [table([*headers, "× (wall)", "batch"], rows)]
+    http = section["http"]
+    if "skipped" in http:
+        parts.append(f"Over HTTP: skipped: {http['skipped']}.")
+    else:
+        parts.append(
+            f"Over HTTP ({http['database']}, gunicorn, {http['workers']} sync "
+            f"workers, wrk, {http['connections']} connections, {http['tokens']} "
+            "tokens in turn):"
+        )
+        parts.append(http_table(http, versus=versus))
+    parts.append("Cold start to the first authenticated page (SQLite):")
+    rows = [
+        [
+            subject["label"],
+            f"{subject['median_ms']:.0f}",
+            _ratio(subject["ratio"]),
+            f"{subject['peak_rss_mib']:.1f}",
+            _ratio(subject["peak_ratio"]),
+        ]
+        for subject in section["startup"]["subjects"]
+    ]
+    headers = ["interpreter", "ms", versus, "peak RSS MiB", "× (peak RSS)"]
+    parts.append(table(headers, rows))
+    return "\n\n".join(parts)
 
 
 def _case(section: dict[str, Any], key: str, workload: str) -> dict[str, Any] | None:
@@ -180,6 +242,49 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
                 backend["within_limit"],
             )
         )
+    checks += notes_targets(results.get("notes"))
+    return checks
+
+
+def notes_targets(section: dict[str, Any] | None) -> list[tuple[str, str, bool | None]]:
+    """Check the notes section's goals, against its hand-written baseline."""
+    if section is None:
+        return []
+    checks: list[tuple[str, str, bool | None]] = []
+    baseline = section["baseline"]
+    databases = {database["key"]: database for database in section["databases"]}
+    for key, name in NOTES_GOAL_DATABASES:
+        database = databases.get(key, {"skipped": "not run"})
+        for workload, short, limit in NOTES_GOALS:
+            goal = f"notes {short} ≤ {limit}× {baseline}, {name}"
+            ours = (
+                None if "skipped" in database else _case(database, "mything", workload)
+            )
+            if ours is None:
+                checks.append((goal, "skipped", None))
+                continue
+            ratio = ours["ratio"]["median"]
+            checks.append((goal, f"{ratio:.2f}×", ratio <= limit))
+    goal = f"gunicorn notes page throughput ≥ {NOTES_HTTP_GOAL}× {baseline}, PostgreSQL"
+    ours = (
+        None
+        if "skipped" in section["http"]
+        else _case(section["http"], "mything", NOTES_GOALS[0][0])
+    )
+    if ours is None or ours["ratio"] is None:
+        checks.append((goal, "skipped", None))
+    else:
+        ratio = ours["ratio"]["median"]
+        checks.append((goal, f"{ratio:.2f}×", ratio >= NOTES_HTTP_GOAL))
+    started = {s["contender"]: s for s in section["startup"]["subjects"]}
+    ours = started.get("mything")
+    for what, field in (("time", "ratio"), ("peak RSS", "peak_ratio")):
+        goal = f"cold start to first page, {what} ≤ {NOTES_STARTUP_GOAL}× {baseline}"
+        if ours is None or ours[field] is None:
+            checks.append((goal, "not measured", None))
+            continue
+        ratio = ours[field]["median"]
+        checks.append((goal, f"{ratio:.2f}×", ratio <= NOTES_STARTUP_GOAL))
     return checks
 
 
@@ -195,12 +300,14 @@ SECTIONS = (
     ("http", "Over HTTP: gunicorn, 2 sync workers, wrk on loopback"),
     ("depth", "Page cost at depth"),
     ("startup", "Cold start and footprint"),
+    ("notes", "Notes endpoints: mything against the same written by hand"),
 )
 TABLES = {
     "inprocess": inprocess_table,
     "http": http_table,
     "depth": depth_table,
     "startup": startup_table,
+    "notes": notes_table,
 }
 
 

@@ -6,6 +6,7 @@
     python -m benchmarks.run --quick          # shorter rounds, same sections
     python -m benchmarks.run --smoke --output-dir /tmp/x   # seconds; for tests
     python -m benchmarks.run --only inprocess startup
+    python -m benchmarks.run --only notes     # mything's notes against hand-written
     python -m benchmarks.run --render results.json     # page from a --json file
 
 It prints the tables, then writes ``performance.md`` and ``performance.png``
@@ -26,14 +27,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from . import chart, depth, environment, inprocess, serving, startup
+from . import chart, depth, environment, inprocess, notes, serving, startup
 from .apps import available_contenders
 from .page import render_markdown
 from .report import render_text
 from .settings import PRESETS
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTION_NAMES = ("inprocess", "http", "depth", "startup")
+SECTION_NAMES = ("inprocess", "http", "depth", "startup", "notes")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -62,7 +63,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--postgresql",
         default=depth.DEFAULT_POSTGRESQL,
-        help="PostgreSQL URI for the depth section; 'none' to skip it",
+        help="PostgreSQL URI for the depth and notes sections; 'none' to skip it",
+    )
+    parser.add_argument(
+        "--mysql",
+        default=notes.DEFAULT_MYSQL,
+        help="MySQL or MariaDB URI for the notes section; 'none' to skip it",
     )
     parser.add_argument("--rounds", type=int, help="override in-process rounds")
     parser.add_argument("--http-seconds", type=int, help="override seconds per wrk run")
@@ -125,11 +131,14 @@ def run_sections(
         except serving.WrkMissing as exc:
             log(f"skipping HTTP: {exc}")
             results["http"] = {"skipped": str(exc)}
+    postgresql = None if args.postgresql.lower() == "none" else args.postgresql
     if "depth" in sections:
-        postgresql = None if args.postgresql.lower() == "none" else args.postgresql
         results["depth"] = depth.run(settings, log, postgresql=postgresql)
     if "startup" in sections:
         results["startup"] = startup.run(contenders, settings.startup_rounds, log)
+    if "notes" in sections:
+        mysql = None if args.mysql.lower() == "none" else notes.with_pymysql(args.mysql)
+        results["notes"] = notes.run(settings, log, postgresql=postgresql, mysql=mysql)
     results["machine"]["load_at_end"] = [round(v, 2) for v in os.getloadavg()]
     return results
 

@@ -27,7 +27,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,11 +54,29 @@ class WrkMissing(RuntimeError):
     """wrk is not installed."""
 
 
+@dataclass(frozen=True)
+class Target:
+    """An app for gunicorn to serve, and the request that says it is up."""
+
+    key: str
+    label: str
+    #: The app as gunicorn names it (``module:app`` or ``module:create_app()``).
+    wsgi_spec: str
+    #: A request that answers 200 once the server is ready.
+    ready_path: str = "/add?a=1&b=2"
+    ready_headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, contender: Contender) -> Target:
+        """Return the target that serves ``contender``'s ``/add``."""
+        return cls(contender.key, contender.label, contender.wsgi_spec)
+
+
 @dataclass
 class Server:
-    """A gunicorn serving one contender on 127.0.0.1."""
+    """A gunicorn serving one target on 127.0.0.1."""
 
-    contender: Contender
+    target: Target
     process: subprocess.Popen
     url: str
     log_file: Path
@@ -81,9 +99,10 @@ class Load:
 
 @dataclass
 class Series:
-    """All wrk runs of one contender and one workload."""
+    """All wrk runs of one app and one workload."""
 
-    contender: Contender
+    key: str
+    label: str
     workload: str
     loads: list[Load] = field(default_factory=list)
 
@@ -119,10 +138,10 @@ def server_env(scratch: Path) -> dict[str, str]:
     return env
 
 
-def start_server(contender: Contender, env: dict[str, str], logs: Path) -> Server:
-    """Start gunicorn for ``contender`` in a new process group, logging to ``logs``."""
+def start_server(target: Target, env: dict[str, str], logs: Path) -> Server:
+    """Start gunicorn for ``target`` in a new process group, logging to ``logs``."""
     port = free_port()
-    log_file = logs / f"{contender.key}.log"
+    log_file = logs / f"{target.key}.log"
     command = [
         sys.executable,
         "-m",
@@ -135,7 +154,7 @@ def start_server(contender: Contender, env: dict[str, str], logs: Path) -> Serve
         "sync",
         "--log-level",
         "warning",
-        contender.wsgi_spec,
+        target.wsgi_spec,
     ]
     with log_file.open("wb") as output:
         process = subprocess.Popen(
@@ -146,26 +165,27 @@ def start_server(contender: Contender, env: dict[str, str], logs: Path) -> Serve
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    return Server(contender, process, f"http://127.0.0.1:{port}", log_file)
+    return Server(target, process, f"http://127.0.0.1:{port}", log_file)
 
 
 def wait_until_serving(server: Server) -> None:
-    """Wait until the server answers ``/add``, or raise with its log."""
+    """Wait until the server answers its ready request, or raise with its log."""
     deadline = time.monotonic() + START_TIMEOUT
-    url = server.url + "/add?a=1&b=2"
+    target = server.target
+    ready = urllib.request.Request(
+        server.url + target.ready_path, headers=dict(target.ready_headers)
+    )
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             log = server.log_file.read_text(errors="replace")
-            raise RuntimeError(f"gunicorn for {server.contender.label} exited:\n{log}")
+            raise RuntimeError(f"gunicorn for {target.label} exited:\n{log}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with urllib.request.urlopen(ready, timeout=2) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.1)
-    raise RuntimeError(
-        f"{server.contender.label} did not answer within {START_TIMEOUT} s"
-    )
+    raise RuntimeError(f"{target.label} did not answer within {START_TIMEOUT} s")
 
 
 def stop_server(server: Server) -> None:
@@ -185,19 +205,19 @@ def stop_server(server: Server) -> None:
 
 @contextlib.contextmanager
 def serving(
-    contenders: list[Contender],
+    targets: list[Target],
     env: dict[str, str],
     *,
     logs: Path,
     log: Callable[[str], None],
 ) -> Iterator[list[Server]]:
-    """Serve every contender; stop every server by process group on the way out."""
+    """Serve every target; stop every server by process group on the way out."""
     servers: list[Server] = []
     try:
-        for contender in contenders:
-            server = start_server(contender, env, logs)
+        for target in targets:
+            server = start_server(target, env, logs)
             servers.append(server)
-            log(f"serving {contender.label} at {server.url} (pgid {server.pid})")
+            log(f"serving {target.label} at {server.url} (pgid {server.pid})")
         for server in servers:
             wait_until_serving(server)
         yield servers
@@ -257,41 +277,61 @@ def run(
             "POST /add": ("/add", post_script),
         }
         env = server_env(Path(scratch))
-        with serving(contenders, env, logs=Path(scratch), log=log) as servers:
-            series = [
-                Series(server.contender, workload)
-                for workload in workloads
-                for server in servers
-            ]
-            urls = {server.contender.key: server.url for server in servers}
-            for number in range(settings.http_rounds):
-                log(f"HTTP round {number + 1}/{settings.http_rounds}")
-                for one in series:
-                    path, script = workloads[one.workload]
-                    load = run_wrk(
-                        urls[one.contender.key] + path,
-                        seconds=settings.http_seconds,
-                        connections=settings.http_connections,
-                        script=script,
-                    )
-                    one.loads.append(load)
+        targets = [Target.of(contender) for contender in contenders]
+        with serving(targets, env, logs=Path(scratch), log=log) as servers:
+            series = load_in_rounds(servers, workloads, settings, log)
             pids = [server.pid for server in servers]
     return summarize(series, pids=pids, settings=settings)
 
 
-def summarize(series: list[Series], *, pids: list[int], settings: Settings) -> dict:
-    """Return medians of req/s and latencies, and req/s ratios to the baseline."""
+def load_in_rounds(
+    servers: list[Server],
+    workloads: Mapping[str, tuple[str, Path | None]],
+    settings: Settings,
+    log: Callable[[str], None],
+    *,
+    name: str = "HTTP",
+) -> list[Series]:
+    """Load every server with every workload (a path and a wrk script), in rounds."""
+    series = [
+        Series(server.target.key, server.target.label, workload)
+        for workload in workloads
+        for server in servers
+    ]
+    urls = {server.target.key: server.url for server in servers}
+    for number in range(settings.http_rounds):
+        log(f"{name} round {number + 1}/{settings.http_rounds}")
+        for one in series:
+            path, script = workloads[one.workload]
+            load = run_wrk(
+                urls[one.key] + path,
+                seconds=settings.http_seconds,
+                connections=settings.http_connections,
+                script=script,
+            )
+            one.loads.append(load)
+    return series
+
+
+def summarize(
+    series: list[Series],
+    *,
+    pids: list[int],
+    settings: Settings,
+    baseline: str = BASELINE,
+) -> dict:
+    """Return medians of req/s and latencies, and req/s ratios to ``baseline``."""
     baselines = {
         one.workload: [load.requests_per_second for load in one.loads]
         for one in series
-        if one.contender.key == BASELINE
+        if one.key == baseline
     }
     rows = []
     for one in series:
         rates = [load.requests_per_second for load in one.loads]
         row: dict[str, Any] = {
-            "contender": one.contender.key,
-            "label": one.contender.label,
+            "contender": one.key,
+            "label": one.label,
             "workload": one.workload,
             "requests_per_second": median(rates),
             "samples": rates,

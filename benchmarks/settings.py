@@ -25,6 +25,8 @@ class Settings:
     http_rounds: int
     http_seconds: int
     http_connections: int
+    #: Over HTTP, the notes page: bearer tokens that wrk's requests take in turn.
+    http_tokens: int
     #: Page depth: notes in the organization, rounds, requests per sample.
     notes: int
     depth_rounds: int
@@ -46,6 +48,7 @@ FULL = Settings(
     http_rounds=5,
     http_seconds=8,
     http_connections=4,
+    http_tokens=8,
     notes=200_000,
     depth_rounds=15,
     depth_batch=20,
@@ -61,6 +64,7 @@ QUICK = Settings(
     http_rounds=3,
     http_seconds=4,
     http_connections=4,
+    http_tokens=8,
     notes=200_000,
     depth_rounds=7,
     depth_batch=10,
@@ -76,6 +80,7 @@ SMOKE = Settings(
     http_rounds=1,
     http_seconds=1,
     http_connections=2,
+    http_tokens=2,
     notes=2_000,
     depth_rounds=2,
     depth_batch=2,

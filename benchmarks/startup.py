@@ -6,6 +6,12 @@ from spawning the interpreter to its exit, and its peak resident memory,
 are measured in interleaved rounds. ``python -c pass`` is measured
 alongside as the floor.
 
+A subject may also go one step further, as the notes section's do: build
+the app on a prepared database and answer its first authenticated request
+through the WSGI callable, in the same interpreter
+(:func:`first_request_code`), which is what a worker that has just started
+does before it can serve anyone.
+
 The peak memory is the child's own ``VmHWM`` from ``/proc/self/status``,
 printed as its last act. ``ru_maxrss`` will not do: Linux carries the
 parent's resident size, at the moment of the fork, into the child's.
@@ -31,6 +37,7 @@ from typing import Any
 
 from .apps import BASELINE, Contender
 from .stats import median, paired_ratio
+from .wsgi import Request
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 60.0
@@ -52,6 +59,30 @@ class Subject:
     code: str
     seconds: list[float] = field(default_factory=list)
     peak_kib: list[int] = field(default_factory=list)
+
+
+#: Appended to a subject's code that builds ``app``: answer one request with it.
+ANSWER_REQUEST = """
+import io as _io, sys as _sys
+_environ = {environ!r}
+_environ.update({{"wsgi.input": _io.BytesIO({body!r}), "wsgi.errors": _sys.stderr}})
+_statuses = []
+_answer = app(_environ, lambda status, headers, exc_info=None: _statuses.append(status))
+_body = b"".join(_answer)
+getattr(_answer, "close", lambda: None)()
+if not _statuses[0].startswith({expect!r}):
+    raise SystemExit(f"first request answered {{_statuses[0]}}: {{_body[:300]!r}}")
+"""
+
+
+def first_request_code(build: str, request: Request) -> str:
+    """Return code that runs ``build``, which sets ``app``, then sends ``request``."""
+    environ = request.environ()
+    del environ["wsgi.errors"]
+    answer = ANSWER_REQUEST.format(
+        environ=environ, body=request.body, expect=request.expect
+    )
+    return build + "\n" + answer
 
 
 def clean_env() -> dict[str, str]:
@@ -89,25 +120,38 @@ def run(
     """Start every contender ``rounds`` times, interleaved, and summarize."""
     subjects = [Subject("python", "python -c pass", "pass")]
     subjects += [Subject(c.key, c.label, c.startup_code) for c in contenders]
-    env = clean_env()
     with tempfile.TemporaryDirectory(prefix="mything-bench-") as scratch:
-        for subject in subjects:
-            spawn(subject.code, cwd=scratch, env=env)
-        for number in range(rounds):
-            log(f"start-up round {number + 1}/{rounds}")
-            for subject in subjects:
-                seconds, peak = spawn(subject.code, cwd=scratch, env=env)
-                subject.seconds.append(seconds)
-                subject.peak_kib.append(peak)
+        measure(subjects, rounds, log, cwd=scratch)
     return summarize(subjects)
 
 
-def summarize(subjects: list[Subject]) -> dict[str, Any]:
-    """Return the median time and peak memory of each subject, and time ratios."""
-    baseline = next((s.seconds for s in subjects if s.key == BASELINE), None)
+def measure(
+    subjects: list[Subject],
+    rounds: int,
+    log: Callable[[str], None],
+    *,
+    cwd: str,
+    name: str = "start-up",
+) -> None:
+    """Warm every subject up once, then run each ``rounds`` times, interleaved."""
+    env = clean_env()
+    for subject in subjects:
+        spawn(subject.code, cwd=cwd, env=env)
+    for number in range(rounds):
+        log(f"{name} round {number + 1}/{rounds}")
+        for subject in subjects:
+            seconds, peak = spawn(subject.code, cwd=cwd, env=env)
+            subject.seconds.append(seconds)
+            subject.peak_kib.append(peak)
+
+
+def summarize(subjects: list[Subject], *, baseline: str = BASELINE) -> dict[str, Any]:
+    """Return each subject's median time and peak memory, and paired ratios of both."""
+    base = next((s for s in subjects if s.key == baseline), None)
     rows = []
     for subject in subjects:
-        ratio = paired_ratio(subject.seconds, baseline) if baseline else None
+        ratio = paired_ratio(subject.seconds, base.seconds) if base else None
+        peak_ratio = paired_ratio(subject.peak_kib, base.peak_kib) if base else None
         rows.append(
             {
                 "contender": subject.key,
@@ -117,6 +161,7 @@ def summarize(subjects: list[Subject]) -> dict[str, Any]:
                 "samples_ms": [seconds * 1e3 for seconds in subject.seconds],
                 "peak_rss_mib": median(subject.peak_kib) / 1024,
                 "ratio": ratio.to_dict() if ratio else None,
+                "peak_ratio": peak_ratio.to_dict() if peak_ratio else None,
             }
         )
     return {"subjects": rows}

@@ -94,6 +94,57 @@ def test_http_section_stops_its_servers(tmp_path: Path) -> None:
         assert not process_group_exists(pgid)
 
 
+NOTES_WORKLOADS = {
+    "GET /orgs/<slug>/notes?limit=20",
+    "GET /orgs/<slug>/notes/<id>",
+    "POST /orgs/<slug>/notes",
+}
+NOTES_APPS = {"mything", "flask_sqlalchemy", "raw"}
+
+
+def measured_notes(database: dict) -> set[tuple[str, str]]:
+    return {(case["contender"], case["workload"]) for case in database["cases"]}
+
+
+def test_notes_section_on_sqlite(tmp_path: Path) -> None:
+    # No server of any kind: SQLite in process and the cold start only.
+    results = run_smoke(
+        tmp_path, "--only", "notes", "--postgresql", "none", "--mysql", "none"
+    )
+
+    databases = {d["key"]: d for d in results["notes"]["databases"]}
+    expected = {(app, work) for app in NOTES_APPS for work in NOTES_WORKLOADS}
+    assert measured_notes(databases["sqlite"]) == expected
+    assert "skipped" in databases["postgresql"]
+    assert "skipped" in databases["mysql"]
+    assert "skipped" in results["notes"]["http"]
+    started = {s["contender"] for s in results["notes"]["startup"]["subjects"]}
+    assert started == NOTES_APPS
+    page = (tmp_path / "performance.md").read_text()
+    assert "notes page ≤ 0.8× Flask + SQLAlchemy, SQLite" in page
+
+
+@pytest.mark.slow
+@needs_wrk
+def test_notes_section_with_servers(tmp_path: Path) -> None:
+    results = run_smoke(tmp_path, "--only", "notes")
+
+    section = results["notes"]
+    databases = {d["key"]: d for d in section["databases"]}
+    if REQUIRE_SERVICES:
+        for key in ("postgresql", "mysql"):
+            assert "cases" in databases[key], databases[key]
+        assert "cases" in section["http"], section["http"]
+    if "cases" in section["http"]:
+        assert {case["contender"] for case in section["http"]["cases"]} == {
+            "mything",
+            "flask_sqlalchemy",
+        }
+        assert all(case["errors"] == 0 for case in section["http"]["cases"])
+        for pgid in section["http"]["server_pids"]:
+            assert not process_group_exists(pgid)
+
+
 def read_until(stream: object, pattern: str, timeout: float) -> list[str]:
     """Read lines of ``stream`` (unbuffered) until one matches ``pattern``."""
     lines: list[str] = []

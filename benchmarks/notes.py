@@ -1,0 +1,444 @@
+"""mything's notes endpoints next to the same endpoints written by hand.
+
+The other sections compare frameworks on ``/add``, which touches no
+database. This one asks what mything's database endpoints cost against what
+a team would write itself, on the same tables and the same data: a page of
+20 notes, one note, and a new note, all authenticated with a bearer token.
+The hand-written versions are in :mod:`benchmarks.peers`:
+
+``notes_flask_sqlalchemy``  Flask and SQLAlchemy Core as their documentation
+                            teaches: the **baseline** every ratio is relative to;
+``notes_raw``               a bare WSGI function on the DB-API driver: the floor.
+
+Three measurements, each interleaved round by round:
+
+* **In process**, on SQLite, PostgreSQL and MySQL (MariaDB): every app's
+  WSGI callable answers every workload, exactly as in :mod:`.inprocess`:
+  CPU time of this process per request, paired ratios to the baseline. The
+  database server's own work is in another process on PostgreSQL and MySQL,
+  so there the CPU time is the Python side alone; the wall time is kept
+  beside it. Before any timing, every app must answer, and mything's JSON
+  for the page and the note must equal each baseline's (the cursors aside:
+  each app has its own).
+* **Over HTTP**: gunicorn (2 sync workers) on PostgreSQL, wrk on loopback,
+  the page of 20 notes, mything against the baseline.
+* **Cold start**: a fresh interpreter builds the app on a prepared SQLite
+  file and answers its first authenticated page.
+
+PostgreSQL and MySQL each get a scratch database, created for the run from
+the ``--postgresql`` and ``--mysql`` URIs and dropped after it; a server
+that cannot be reached is skipped with the reason printed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import sqlite3
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+
+from .data import SLUG, USER, Tenant, bench_config, make_tenant
+from .depth import sqlite_database, unreachable
+from .inprocess import LISTED_NOTES, NEW_NOTE, batch_size, timings
+from .peers import notes_flask_sqlalchemy, notes_raw
+from .serving import Target, load_in_rounds, server_env, serving, wrk_version
+from .serving import summarize as summarize_loads
+from .settings import Settings
+from .startup import Subject, first_request_code, measure
+from .startup import summarize as summarize_starts
+from .stats import paired_ratio
+from .wsgi import Request, Timing, WSGIApp, call, time_requests
+
+DEFAULT_MYSQL = os.environ.get(
+    "MYTHING_TEST_MYSQL_URI", "mysql+pymysql://root@127.0.0.1:3306/test"
+)
+PAGE = "GET /orgs/<slug>/notes?limit=20"
+ONE = "GET /orgs/<slug>/notes/<id>"
+CREATE = "POST /orgs/<slug>/notes"
+PAGE_PATH = f"/orgs/{SLUG}/notes?limit=20"
+#: What a new note's answer must repeat of the request.
+NEW_NOTE_FIELDS = json.loads(NEW_NOTE)
+
+#: Gives every request its own token of ``tokens``, in turn. Sync workers
+#: refuse keep-alive, so each request is a connection of its own, and a
+#: token per request is a token per connection: no token's cache stays warm.
+TOKENS_SCRIPT = """\
+local tokens = {{{tokens}}}
+local requests = {{}}
+local sent = 0
+
+function init(args)
+  for i, token in ipairs(tokens) do
+    requests[i] = wrk.format("GET", nil, {{["Authorization"] = "Bearer " .. token}})
+  end
+end
+
+function request()
+  sent = sent + 1
+  return requests[sent % #requests + 1]
+end
+"""
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """One implementation of the notes endpoints: mything's or a peer module's."""
+
+    key: str
+    label: str
+    #: The module in :mod:`benchmarks.peers` with ``create_app(uri)``.
+    module: str | None
+
+    @property
+    def wsgi_spec(self) -> str:
+        """The app as gunicorn names it, its database in the environment."""
+        if self.module is None:
+            return "mything:MyThing()"
+        return f"benchmarks.peers.{self.module}:create_app()"
+
+    def build_code(self, uri: str) -> str:
+        """What a fresh interpreter runs to build the app as ``app``."""
+        if self.module is None:
+            return f"import mything\napp = mything.MyThing({bench_config(uri)!r})"
+        return (
+            f"from benchmarks.peers.{self.module} import create_app\n"
+            f"app = create_app({uri!r})"
+        )
+
+
+MYTHING = Implementation("mything", "mything", None)
+FLASK_SQLALCHEMY = Implementation(
+    "flask_sqlalchemy", "Flask + SQLAlchemy", "notes_flask_sqlalchemy"
+)
+RAW = Implementation("raw", "raw WSGI + driver", "notes_raw")
+IMPLEMENTATIONS = (MYTHING, FLASK_SQLALCHEMY, RAW)
+#: The implementation every ratio of this section is relative to.
+BASELINE = FLASK_SQLALCHEMY.key
+
+
+@dataclass
+class Case:
+    """One implementation answering one workload on one database."""
+
+    implementation: Implementation
+    workload: str
+    app: WSGIApp
+    request: Request
+    batch: int = 0
+    samples: list[Timing] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A database to measure on, and the scratch database it is in."""
+
+    key: str
+    name: str
+    scratch: Callable[[], contextlib.AbstractContextManager[str]]
+
+
+def workloads(tenant: Tenant) -> dict[str, Request]:
+    """Return the three workloads, authenticated as the benchmark user."""
+    newest = tenant.thing.as_user(USER).notes(SLUG, limit=1)["items"][0]["id"]
+    return {
+        PAGE: Request("GET", f"/orgs/{SLUG}/notes", "limit=20", headers=tenant.headers),
+        ONE: Request("GET", f"/orgs/{SLUG}/notes/{newest}", headers=tenant.headers),
+        CREATE: Request(
+            "POST",
+            f"/orgs/{SLUG}/notes",
+            body=NEW_NOTE,
+            headers=tenant.headers,
+            expect="201",
+        ),
+    }
+
+
+def open_app(
+    implementation: Implementation, tenant: Tenant, uri: str
+) -> tuple[WSGIApp, Callable[[], None]]:
+    """Return the implementation's app on ``uri`` and what closes its connections."""
+    if implementation is FLASK_SQLALCHEMY:
+        app = notes_flask_sqlalchemy.create_app(uri)
+        return app, notes_flask_sqlalchemy.engine_of(app).dispose
+    if implementation is RAW:
+        database = notes_raw.Database.from_uri(uri)
+        return notes_raw.make_app(database), database.close
+    return tenant.thing, lambda: None  # closed with its tenant
+
+
+def comparable(workload: str, answer: Any) -> Any:
+    """Return the part of an answer that must be the same for every app."""
+    if workload == PAGE:
+        return {**answer, "next_cursor": answer.get("next_cursor") is not None}
+    if workload == CREATE:
+        return {key: answer.get(key) for key in (*NEW_NOTE_FIELDS, "author")}
+    return answer
+
+
+def check_answers(apps: dict[str, WSGIApp], requests: dict[str, Request]) -> None:
+    """Refuse to time apps that fail a workload or read otherwise than mything."""
+    for workload, request in requests.items():
+        answers = {}
+        for key, app in apps.items():
+            status, body = call(app, request)
+            if not status.startswith(request.expect):
+                raise RuntimeError(f"{key} {workload}: {status}: {body[:300]!r}")
+            answers[key] = comparable(workload, json.loads(body))
+        for key, answer in answers.items():
+            if answer != answers[MYTHING.key]:
+                raise RuntimeError(
+                    f"{key} answers {workload} otherwise than mything:\n"
+                    f"{answer!r}\nmything: {answers[MYTHING.key]!r}"
+                )
+        if workload == CREATE and answers[MYTHING.key] != {
+            **NEW_NOTE_FIELDS,
+            "author": USER,
+        }:
+            raise RuntimeError(f"a new note reads {answers[MYTHING.key]!r}")
+
+
+def server_version(uri: str) -> str:
+    """Return the database server's name and version."""
+    url = sqlalchemy.make_url(uri)
+    if url.get_backend_name() == "sqlite":
+        return f"SQLite {sqlite3.sqlite_version}"
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            version = str(connection.exec_driver_sql("SELECT VERSION()").scalar_one())
+    finally:
+        engine.dispose()
+    if url.get_backend_name() == "postgresql":
+        return f"PostgreSQL {version.split()[1]}"
+    name = "MariaDB" if "mariadb" in version.lower() else "MySQL"
+    return f"{name} {version.split('-')[0]}"
+
+
+def measure_database(
+    name: str, uri: str, settings: Settings, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """Time every implementation on every workload on one database, in rounds."""
+    tenant = make_tenant(uri, notes_count=LISTED_NOTES)
+    closers: list[Callable[[], None]] = []
+    try:
+        apps = {}
+        for implementation in IMPLEMENTATIONS:
+            app, close = open_app(implementation, tenant, uri)
+            apps[implementation.key] = app
+            closers.append(close)
+        requests = workloads(tenant)
+        check_answers(apps, requests)
+        cases = [
+            Case(implementation, workload, apps[implementation.key], request)
+            for workload, request in requests.items()
+            for implementation in IMPLEMENTATIONS
+        ]
+        for case in cases:
+            case.batch = batch_size(case.app, case.request, settings)
+        for number in range(settings.rounds):
+            log(f"notes, {name}: round {number + 1}/{settings.rounds}")
+            for case in cases:
+                gc.collect()
+                sample = time_requests(case.app, case.request, case.batch)
+                case.samples.append(sample)
+    finally:
+        for close in closers:
+            close()
+        tenant.close()
+    return {"name": name, "version": server_version(uri), "cases": summarize(cases)}
+
+
+def summarize(cases: list[Case]) -> list[dict[str, Any]]:
+    """Return medians in microseconds and paired ratios to the baseline."""
+    baselines = {
+        case.workload: case.samples
+        for case in cases
+        if case.implementation.key == BASELINE
+    }
+    rows = []
+    for case in cases:
+        cpu = [sample.cpu for sample in case.samples]
+        wall = [sample.wall for sample in case.samples]
+        base = baselines[case.workload]
+        rows.append(
+            {
+                "contender": case.implementation.key,
+                "label": case.implementation.label,
+                "workload": case.workload,
+                **timings(case.batch, cpu, wall),
+                "ratio": paired_ratio(cpu, [s.cpu for s in base]).to_dict(),
+                "wall_ratio": paired_ratio(wall, [s.wall for s in base]).to_dict(),
+            }
+        )
+    return rows
+
+
+@contextlib.contextmanager
+def scratch_database(admin_uri: str) -> Iterator[str]:
+    """Yield the URI of a new database on ``admin_uri``'s server, dropped afterwards."""
+    name = f"mything_bench_notes_{uuid.uuid4().hex[:12]}"
+    url = sqlalchemy.make_url(admin_uri)
+    postgresql = url.get_backend_name() == "postgresql"
+    admin = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            charset = "" if postgresql else " CHARACTER SET utf8mb4"
+            connection.exec_driver_sql(f"CREATE DATABASE {name}{charset}")
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            # Every connection of the run is closed by now; FORCE ends any
+            # that a failure left open.
+            force = " WITH (FORCE)" if postgresql else ""
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f"DROP DATABASE {name}{force}")
+    finally:
+        admin.dispose()
+
+
+def with_pymysql(uri: str) -> str:
+    """Return ``uri`` with PyMySQL as its driver if it names none."""
+    url = sqlalchemy.make_url(uri)
+    if url.drivername in ("mysql", "mariadb"):
+        url = url.set(drivername=f"{url.drivername}+pymysql")
+    return url.render_as_string(hide_password=False)
+
+
+def skip_reason(uri: str | None) -> str | None:
+    """Return why the database at ``uri`` is left out, or ``None`` if it can be used."""
+    if uri is None:
+        return "not asked for"
+    reason = unreachable(uri)
+    if reason is None:
+        return None
+    shown = sqlalchemy.make_url(uri).render_as_string(hide_password=True)
+    return f"cannot reach {shown}: {reason.splitlines()[0]}"
+
+
+def run_inprocess(
+    settings: Settings,
+    log: Callable[[str], None],
+    *,
+    postgresql: str | None,
+    mysql: str | None,
+) -> list[dict[str, Any]]:
+    """Measure on SQLite, and on PostgreSQL and MySQL where they can be reached."""
+    backends = [Backend("sqlite", "SQLite", lambda: sqlite_database("notes.db"))]
+    skipped = []
+    for key, name, uri in (
+        ("postgresql", "PostgreSQL", postgresql),
+        ("mysql", "MySQL", mysql),
+    ):
+        reason = skip_reason(uri)
+        if reason is None:
+            backends.append(Backend(key, name, lambda uri=uri: scratch_database(uri)))
+        else:
+            log(f"skipping notes on {name}: {reason}")
+            skipped.append({"key": key, "name": name, "skipped": reason})
+    results = []
+    for backend in backends:
+        with backend.scratch() as uri:
+            measured = measure_database(backend.name, uri, settings, log)
+        results.append({"key": backend.key, **measured})
+    return results + skipped
+
+
+def tokens_script(tokens: list[str]) -> str:
+    """Return the wrk script that sends each of ``tokens`` in turn."""
+    return TOKENS_SCRIPT.format(tokens=", ".join(json.dumps(t) for t in tokens))
+
+
+def run_http(
+    settings: Settings, log: Callable[[str], None], *, postgresql: str | None
+) -> dict[str, Any]:
+    """Serve mything and the baseline on PostgreSQL and load their first page."""
+    if wrk_version() is None:
+        return {"skipped": "wrk is not installed (apt-get install wrk)"}
+    reason = skip_reason(postgresql)
+    if postgresql is None or reason is not None:
+        log(f"skipping notes over HTTP: PostgreSQL {reason}")
+        return {"skipped": f"PostgreSQL {reason}"}
+    with (
+        scratch_database(postgresql) as uri,
+        tempfile.TemporaryDirectory(prefix="mything-bench-") as scratch,
+    ):
+        tenant = make_tenant(uri, notes_count=LISTED_NOTES)
+        try:
+            extra = [
+                tenant.thing.create_token(USER) for _ in range(settings.http_tokens - 1)
+            ]
+            script = Path(scratch) / "page.lua"
+            script.write_text(tokens_script([tenant.token, *extra]))
+            env = server_env(Path(scratch))
+            env.update(MYTHING_DATABASE_URI=uri)
+            env[notes_flask_sqlalchemy.URI_VARIABLE] = uri
+            targets = [
+                Target(
+                    implementation.key,
+                    implementation.label,
+                    implementation.wsgi_spec,
+                    ready_path=PAGE_PATH,
+                    ready_headers=tenant.headers,
+                )
+                for implementation in (MYTHING, FLASK_SQLALCHEMY)
+            ]
+            with serving(targets, env, logs=Path(scratch), log=log) as servers:
+                series = load_in_rounds(
+                    servers,
+                    {PAGE: (PAGE_PATH, script)},
+                    settings,
+                    log,
+                    name="notes HTTP",
+                )
+                pids = [server.pid for server in servers]
+            version = server_version(uri)
+        finally:
+            tenant.close()
+    summary = summarize_loads(series, pids=pids, settings=settings, baseline=BASELINE)
+    return {**summary, "database": version, "tokens": settings.http_tokens}
+
+
+def run_startup(settings: Settings, log: Callable[[str], None]) -> dict[str, Any]:
+    """Start each implementation on a prepared SQLite file and answer one page."""
+    with tempfile.TemporaryDirectory(prefix="mything-bench-") as scratch:
+        uri = f"sqlite:///{Path(scratch) / 'startup.db'}"
+        tenant = make_tenant(uri, notes_count=LISTED_NOTES)
+        request = workloads(tenant)[PAGE]
+        tenant.close()
+        subjects = [
+            Subject(
+                implementation.key,
+                implementation.label,
+                first_request_code(implementation.build_code(uri), request),
+            )
+            for implementation in IMPLEMENTATIONS
+        ]
+        measure(
+            subjects, settings.startup_rounds, log, cwd=scratch, name="notes cold start"
+        )
+    return summarize_starts(subjects, baseline=BASELINE)
+
+
+def run(
+    settings: Settings,
+    log: Callable[[str], None],
+    *,
+    postgresql: str | None,
+    mysql: str | None,
+) -> dict[str, Any]:
+    """Run the three measurements of the notes section."""
+    return {
+        "baseline": FLASK_SQLALCHEMY.label,
+        "databases": run_inprocess(settings, log, postgresql=postgresql, mysql=mysql),
+        "http": run_http(settings, log, postgresql=postgresql),
+        "startup": run_startup(settings, log),
+    }
