@@ -15,7 +15,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy.exc import DBAPIError
 
-from . import credentials, migrations, openapi, services
+from . import credentials, migrations, services
 from .db import get_database, transaction
 from .errors import ApiException, ConfigError
 from .schemas import ADMIN_TOKEN, NEW_USER
@@ -188,6 +188,8 @@ def revoke_token_command(token_id: int) -> None:
 @with_appcontext
 def openapi_command(output: Any, server_url: str) -> None:
     """Write the OpenAPI 3.1 document, with sorted keys, byte for byte the same."""
+    from . import openapi  # as the /openapi.json view does: on first use
+
     output.write(openapi.render_document(server_url) + b"\n")
 
 

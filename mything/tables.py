@@ -39,7 +39,6 @@ from sqlalchemy import (
     TypeDecorator,
     type_coerce,
 )
-from sqlalchemy.dialects import mysql
 from sqlalchemy.types import NullType
 
 from .encoding import isoformat
@@ -64,8 +63,26 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 #: The largest id any table can hold: no row has a larger one.
 MAX_ID = 2**63 - 1
 
-#: Long text: MySQL's TEXT holds only 64 KiB, less than a note's body.
-LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+def _mysql_types() -> Any:
+    # Importing MySQL's types imports its whole dialect, every driver's
+    # module included: a tenth of a second of each start-up on the other
+    # databases. Only a MySQL engine, which has loaded it already, asks.
+    from sqlalchemy.dialects import mysql
+
+    return mysql
+
+
+class LongText(TypeDecorator[str]):
+    """Text of any length; on MySQL ``MEDIUMTEXT``, since its TEXT holds 64 KiB."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(_mysql_types().MEDIUMTEXT())
+        return dialect.type_descriptor(Text())
 
 
 class Timestamp(TypeDecorator[datetime]):
@@ -82,7 +99,7 @@ class Timestamp(TypeDecorator[datetime]):
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:
         if dialect.name in ("mysql", "mariadb"):
-            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+            return dialect.type_descriptor(_mysql_types().DATETIME(fsp=6))
         return dialect.type_descriptor(DateTime(timezone=True))
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
@@ -136,16 +153,12 @@ def utcnow() -> datetime:
 def table(name: str, *parts: Any, **options: Any) -> Table:
     """Define the table ``mything_<name>`` in :data:`metadata`.
 
-    Text is stored as UTF-8 (all of it, emoji included) on MySQL.
+    The migrations create it; on MySQL they also choose InnoDB and UTF-8
+    (all of it, emoji included), see :mod:`mything.migrations.ddl`. Those
+    options are not repeated here: naming them would import the MySQL
+    dialect into every process.
     """
-    return Table(
-        PREFIX + name,
-        metadata,
-        *parts,
-        mysql_charset="utf8mb4",
-        mysql_engine="InnoDB",
-        **options,
-    )
+    return Table(PREFIX + name, metadata, *parts, **options)
 
 
 def _created_at() -> Column:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ..openapi import build_document
 from ..ratelimit import unlimited
 from ..results import ApiResult
 
@@ -15,4 +14,8 @@ blueprint = Blueprint("openapi", __name__)
 @unlimited
 def openapi_document() -> ApiResult:
     """The OpenAPI document of every endpoint, generated from its schemas."""
+    # Imported on first use: most processes never serve the document, and
+    # the generator brings voluptuous-openapi with it.
+    from ..openapi import build_document
+
     return ApiResult(build_document())
