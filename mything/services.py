@@ -25,6 +25,7 @@ from sqlalchemy import (
     delete,
     exists,
     insert,
+    literal,
     select,
     update,
 )
@@ -303,6 +304,7 @@ def _with_tags(found: Select) -> Select:
     note = found.subquery("note")
     return (
         select(
+            note.c.org_id,
             note.c.id,
             note.c.title,
             note.c.body,
@@ -335,15 +337,22 @@ _TAGGED_NOTES_PAGE = _with_tags(
 )
 
 
-def _notes(statement: Select, parameters: dict[str, Any]) -> list[dict[str, Any]]:
-    """Run a statement of :func:`_with_tags`, and return its notes."""
+def _notes(
+    statement: Select, parameters: dict[str, Any]
+) -> tuple[int | None, list[dict[str, Any]]]:
+    """Run a statement of :func:`_with_tags`; return the organization's id and notes.
+
+    The id is ``None`` when no note was found.
+    """
     db = get_db()
     text = timestamp_formatter(db.dialect)
+    org_id = None
     found: dict[int, dict[str, Any]] = {}
     rows = db.execute(statement, parameters)
-    for note_id, title, body, version, author, created, updated, tag in rows:
+    for in_org, note_id, title, body, version, author, created, updated, tag in rows:
         note = found.get(note_id)
         if note is None:
+            org_id = in_org
             note = found[note_id] = {
                 "id": note_id,
                 "title": title,
@@ -356,7 +365,7 @@ def _notes(statement: Select, parameters: dict[str, Any]) -> list[dict[str, Any]
             }
         if tag is not None:
             note["tags"].append(tag)
-    return list(found.values())
+    return org_id, list(found.values())
 
 
 def _find_note(user: User, slug: str, note_id: int) -> dict[str, Any]:
@@ -364,7 +373,7 @@ def _find_note(user: User, slug: str, note_id: int) -> dict[str, Any]:
     _check_slug(slug)
     if note_id <= MAX_ID:
         parameters = {"user_id": user.id, "slug": slug, "note_id": note_id}
-        found = _notes(_NOTE, parameters)
+        _, found = _notes(_NOTE, parameters)
         if found:
             return found[0]
     # Not found: the organization's 404 if the user is not a member.
@@ -373,8 +382,22 @@ def _find_note(user: User, slug: str, note_id: int) -> dict[str, Any]:
 
 
 _DELETE_TAGS = delete(note_tags).where(note_tags.c.note_id == bindparam("note_id"))
-_INSERT_NOTE = insert(notes)
 _INSERT_TAGS = insert(note_tags)
+#: A new note in the organization :slug, by the user :user_id, if a member:
+#: the membership check and the insert in one statement.
+_INSERT_MEMBER_NOTE = insert(notes).from_select(
+    ["org_id", "author_id", "title", "body", "version", "created_at", "updated_at"],
+    _ORGANIZATION.with_only_columns(
+        organizations.c.id,
+        memberships.c.user_id,
+        bindparam("title", type_=notes.c.title.type),
+        bindparam("body", type_=notes.c.body.type),
+        literal(1, notes.c.version.type),
+        bindparam("now", type_=notes.c.created_at.type),
+        bindparam("now", type_=notes.c.updated_at.type),
+    ),
+)
+_INSERT_MEMBER_NOTE_RETURNING = _INSERT_MEMBER_NOTE.returning(notes.c.id)
 
 
 def _add_tags(note_id: int, tags: Sequence[str]) -> None:
@@ -403,22 +426,25 @@ def list_notes(
 ) -> dict[str, Any]:
     """Return a page of an organization's notes, newest first, maybe by tag."""
     _check_slug(slug)
-    scope = f"notes:{slug}:{tag or ''}"
-    try:
-        size, bounds = page_parameters(
-            scope=scope, limit=limit, cursor=cursor, descending=True
-        )
-    except ValidationError:
-        # Not even a bad cursor tells a non-member that the organization exists.
-        find_organization(user, slug)
-        raise
+    org_id = None
+    if cursor:
+        # A cursor names its organization by id: check it before reading on.
+        org_id = find_organization(user, slug).id
+    size, bounds = page_parameters(
+        scope=_notes_scope(org_id, tag), limit=limit, cursor=cursor, descending=True
+    )
     statement = _NOTES_PAGE if tag is None else _TAGGED_NOTES_PAGE
     parameters = {"user_id": user.id, "slug": slug, "tag": tag, **bounds}
-    items = _notes(statement, parameters)
-    if not items:
-        # An empty page, or no organization of the user's: which one?
-        find_organization(user, slug)
-    return end_page(items, size=size, key="id", scope=scope)
+    found_in, items = _notes(statement, parameters)
+    if org_id is None:
+        # No cursor: the notes say which organization this is, or, on an
+        # empty page, the organization's own row (a 404 for a non-member).
+        org_id = found_in or find_organization(user, slug).id
+    return end_page(items, size=size, key="id", scope=_notes_scope(org_id, tag))
+
+
+def _notes_scope(org_id: int | None, tag: str | None) -> str:
+    return f"notes:{org_id}:{tag or ''}"
 
 
 def create_note(
@@ -430,21 +456,28 @@ def create_note(
     tags: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Create a note in one of the user's organizations and return it."""
-    org = find_organization(user, slug)
+    _check_slug(slug)
+    db = get_db()
     now = utcnow()
+    parameters = {
+        "user_id": user.id,
+        "slug": slug,
+        "title": title,
+        "body": body,
+        "now": now,
+    }
+    note_id: int | None
+    if db.dialect.insert_returning:
+        note_id = db.execute(_INSERT_MEMBER_NOTE_RETURNING, parameters).scalar()
+    else:
+        # MySQL has no RETURNING; the driver knows the new row's id.
+        result = db.execute(_INSERT_MEMBER_NOTE, parameters)
+        note_id = result.lastrowid if result.rowcount else None
+    if note_id is None:
+        # Nothing inserted: the user is not a member, or there is no such
+        # organization, and the two look the same.
+        raise NotFound("Organization not found.")
     note = {"title": title, "body": body, "version": 1}
-    note_id = inserted_id(
-        get_db().execute(
-            _INSERT_NOTE,
-            {
-                **note,
-                "org_id": org.id,
-                "author_id": user.id,
-                "created_at": now,
-                "updated_at": now,
-            },
-        )
-    )
     _add_tags(note_id, tags)
     # Every field is known: the note is what was written, read back by no one.
     created = isoformat(now)
