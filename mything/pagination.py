@@ -54,24 +54,36 @@ def keyset(query: Select, key: ColumnElement, *, descending: bool = False) -> Se
 
 
 def page_parameters(
-    *, scope: str, limit: int | None, cursor: str | None, descending: bool = False
-) -> tuple[int, dict[str, Any]]:
-    """Return the size of the page asked for, and the parameters of its statement.
+    *,
+    scope: str | None,
+    limit: int | None,
+    cursor: str | None,
+    descending: bool = False,
+) -> tuple[int, dict[str, Any], str | None]:
+    """Return the page size, the parameters of its statement, and the cursor's scope.
 
     The statement asks for one row more than the page holds: its presence
     says that there is a next page. Without a cursor, the page starts before
     every key: at the largest id (newest first), or after the empty string
-    (names and slugs, in order).
+    (names and slugs, in order). A cursor must belong to ``scope``; with
+    ``scope=None`` the caller checks the returned scope itself
+    (:func:`check_scope`), once it knows the listing's.
     """
     size: int = limit or current_app.config["PAGE_SIZE"]
+    cursor_scope = None
     if not cursor:
         start: int | str = MAX_ID if descending else ""
-    elif descending:
-        # Ids are integers: the first id below the last one seen, and on.
-        start = int(decode_cursor(cursor, scope=scope)) - 1
     else:
-        start = decode_cursor(cursor, scope=scope)
-    return size, {"start": start, "limit": size + 1}
+        cursor_scope, start = read_cursor(cursor)
+        if scope is not None:
+            check_scope(cursor_scope, scope)
+        if descending:
+            # Ids are integers: the first id below the last one seen, and on.
+            # (Another listing's key may not be, before its scope is checked.)
+            if not isinstance(start, int) or isinstance(start, bool):
+                raise _not_ours()
+            start -= 1
+    return size, {"start": start, "limit": size + 1}, cursor_scope
 
 
 def end_page(
@@ -106,7 +118,7 @@ def load_page(
     only accepted by the scope that made it, and an empty one means the start.
     ``serialize`` turns a row of the page into its item.
     """
-    size, bounds = page_parameters(
+    size, bounds, _ = page_parameters(
         scope=scope, limit=limit, cursor=cursor, descending=descending
     )
     rows = get_db().execute(statement, {**parameters, **bounds})
@@ -120,19 +132,34 @@ def encode_cursor(last: int | str, *, scope: str) -> str:
     return cursor
 
 
-def decode_cursor(cursor: str, *, scope: str) -> Any:
-    """Return the key stored in ``cursor``, or raise a 400 if it is not ours."""
+def read_cursor(cursor: str) -> tuple[str, int | str]:
+    """Return the scope and the key stored in ``cursor``, or raise a 400.
+
+    A cursor that mything did not sign (tampered with, cut, or invented) is
+    refused here; whether it belongs to the listing asked for is
+    :func:`check_scope`'s question.
+    """
     try:
         if len(cursor) > MAX_CURSOR_LENGTH:
             raise BadData("too long")
-        cursor_scope, last = _serializer().loads(cursor)
+        scope, last = _serializer().loads(cursor)
     except (BadData, UnicodeError, ValueError, TypeError):
-        cursor_scope, last = None, None
-    if cursor_scope != scope or not isinstance(last, int | str):
-        raise ValidationError(
-            errors=[{"path": "cursor", "message": "not a cursor of this list"}]
-        )
-    return last
+        raise _not_ours() from None
+    if not isinstance(scope, str) or not isinstance(last, int | str):
+        raise _not_ours()
+    return scope, last
+
+
+def check_scope(cursor_scope: str, scope: str) -> None:
+    """Refuse (400) a cursor of another listing than ``scope``."""
+    if cursor_scope != scope:
+        raise _not_ours()
+
+
+def _not_ours() -> ValidationError:
+    return ValidationError(
+        errors=[{"path": "cursor", "message": "not a cursor of this list"}]
+    )
 
 
 def _serializer() -> URLSafeSerializer:

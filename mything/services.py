@@ -43,7 +43,7 @@ from .errors import (
     PreconditionRequired,
     ValidationError,
 )
-from .pagination import end_page, keyset, load_page, page_parameters
+from .pagination import check_scope, end_page, keyset, load_page, page_parameters
 from .schemas import SLUG, USER_NAME
 from .tables import (
     MAX_ID,
@@ -426,21 +426,26 @@ def list_notes(
 ) -> dict[str, Any]:
     """Return a page of an organization's notes, newest first, maybe by tag."""
     _check_slug(slug)
-    org_id = None
-    if cursor:
-        # A cursor names its organization by id: check it before reading on.
-        org_id = find_organization(user, slug).id
-    size, bounds = page_parameters(
-        scope=_notes_scope(org_id, tag), limit=limit, cursor=cursor, descending=True
-    )
+    try:
+        size, bounds, cursor_scope = page_parameters(
+            scope=None, limit=limit, cursor=cursor, descending=True
+        )
+    except ValidationError:
+        # Not even a bad cursor tells a non-member that the organization exists.
+        find_organization(user, slug)
+        raise
     statement = _NOTES_PAGE if tag is None else _TAGGED_NOTES_PAGE
     parameters = {"user_id": user.id, "slug": slug, "tag": tag, **bounds}
-    found_in, items = _notes(statement, parameters)
+    org_id, items = _notes(statement, parameters)
     if org_id is None:
-        # No cursor: the notes say which organization this is, or, on an
-        # empty page, the organization's own row (a 404 for a non-member).
-        org_id = found_in or find_organization(user, slug).id
-    return end_page(items, size=size, key="id", scope=_notes_scope(org_id, tag))
+        # An empty page, or no organization of the user's: which one?
+        org_id = find_organization(user, slug).id
+    # A cursor names its listing by the organization's id, as 0.1's did; the
+    # notes of the page say which organization this is.
+    scope = _notes_scope(org_id, tag)
+    if cursor_scope is not None:
+        check_scope(cursor_scope, scope)
+    return end_page(items, size=size, key="id", scope=scope)
 
 
 def _notes_scope(org_id: int | None, tag: str | None) -> str:
