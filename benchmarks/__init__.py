@@ -6,7 +6,7 @@ extra installed::
     python3 -m venv .venv
     .venv/bin/pip install -e '.[bench]'
     sudo apt-get install wrk            # the HTTP load generator
-    .venv/bin/python -m benchmarks.run            # about 12 minutes
+    .venv/bin/python -m benchmarks.run            # about 17 minutes
     .venv/bin/python -m benchmarks.run --quick    # about 4 minutes
 
 It writes ``docs/performance.md`` and ``docs/performance.png``. The modules

@@ -18,7 +18,7 @@ again, from the top of the checkout:
 ```sh
 python3 -m venv .venv && .venv/bin/pip install -e '.[bench]'
 apt-get install wrk       # the HTTP load generator (Debian's package)
-.venv/bin/{COMMAND}          # full run, about 12 minutes
+.venv/bin/{COMMAND}          # full run, about 17 minutes
 .venv/bin/{COMMAND} --quick  # shorter rounds, same sections
 ```
 

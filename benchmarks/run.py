@@ -2,7 +2,7 @@
 
 ::
 
-    python -m benchmarks.run                  # everything, about 12 minutes
+    python -m benchmarks.run                  # everything, about 17 minutes
     python -m benchmarks.run --quick          # shorter rounds, same sections
     python -m benchmarks.run --smoke --output-dir /tmp/x   # seconds; for tests
     python -m benchmarks.run --only inprocess startup
