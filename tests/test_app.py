@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import pkgutil
+import subprocess
+import sys
 import types
 
 import pytest
@@ -258,3 +261,42 @@ def test_with_trusted_hosts_another_host_is_a_json_400(make_thing):
     other = Client(thing).get("/add?a=1&b=2", base_url="http://evil.example/")
     assert other.status_code == 400
     assert other.json["status"] == 400
+
+
+#: What a process serving requests never needs, and so never imports.
+LAZY = ("alembic", "mako", "sqlalchemy.dialects.mysql", "voluptuous_openapi")
+
+SERVE_THEN_DOCUMENT = """
+import json, sys
+import mything
+thing = mything.MyThing({"DATABASE_URI": sys.argv[1]})
+client = thing.flask_app.test_client()
+assert client.post("/orgs", json={"slug": "a", "name": "A"}).status_code == 401
+assert client.get("/add?a=1&b=2").get_json() == {"sum": 3}
+serving = sorted(name for name in sys.modules if name.startswith(%(lazy)r))
+assert client.get("/openapi.json").status_code == 200
+documenting = sorted(name for name in sys.modules if name.startswith(%(lazy)r))
+print(json.dumps([serving, documenting]))
+"""
+
+
+def test_serving_imports_neither_alembic_nor_mysql_nor_the_openapi_generator(
+    tmp_path,
+):
+    # A fresh interpreter: this one has imported everything already.
+    database = tmp_path / "ready.db"
+    ready = mything.MyThing({"DATABASE_URI": f"sqlite:///{database}"})
+    ready.init_db()
+    get_database(ready.flask_app).dispose()
+    code = SERVE_THEN_DOCUMENT % {"lazy": LAZY}
+    finished = subprocess.run(
+        [sys.executable, "-c", code, f"sqlite:///{database}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert finished.returncode == 0, finished.stderr
+    serving, documenting = json.loads(finished.stdout)
+    assert serving == []
+    assert "voluptuous_openapi" in documenting

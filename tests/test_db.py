@@ -1,15 +1,18 @@
 """Storage: the schema, SQLite's settings, transactions and pooled connections."""
 
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
 from conftest import ALL_DATABASES
 from sqlalchemy import inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from mything import ApiException, MyThing
 from mything.db import get_database, get_db
+from mything.encoding import isoformat
 from mything.migrations import VERSION_TABLE
-from mything.tables import metadata
+from mything.tables import metadata, timestamp_formatter
 
 pytestmark = pytest.mark.databases(*ALL_DATABASES)
 
@@ -191,3 +194,52 @@ def test_sql_in_lookups_matches_nothing(app, client, alice, method, path, status
     assert table_names(app) == SCHEMA
     notes = client.get("/orgs/acme/notes", headers=alice.headers).get_json()
     assert [note["title"] for note in notes["items"]] == ["kept"]
+
+
+def test_notes_show_their_stored_moments_to_the_microsecond(app, client, alice):
+    # Pages and notes format the driver's raw value; it must say what the
+    # database holds, read back through the column's own type.
+    client.post("/orgs", json={"slug": "acme", "name": "Acme"}, headers=alice.headers)
+    created = client.post(
+        "/orgs/acme/notes", json={"title": "t", "tags": ["a"]}, headers=alice.headers
+    ).get_json()
+    client.patch(  # so that the two moments differ
+        f"/orgs/acme/notes/{created['id']}", json={"title": "u"}, headers=alice.headers
+    )
+    notes = metadata.tables["mything_notes"]
+    with get_database(app).engine.connect() as connection:
+        stored = connection.execute(
+            select(notes.c.created_at, notes.c.updated_at).where(
+                notes.c.id == created["id"]
+            )
+        ).one()
+
+    note = client.get(f"/orgs/acme/notes/{created['id']}", headers=alice.headers)
+    page = client.get("/orgs/acme/notes", headers=alice.headers).get_json()
+    expected = [isoformat(stored.created_at), isoformat(stored.updated_at)]
+    assert created["created_at"] == expected[0]
+    for shown in (note.get_json(), page["items"][0]):
+        assert [shown["created_at"], shown["updated_at"]] == expected
+
+
+@pytest.mark.databases("sqlite")
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("2026-01-02 03:04:05.678901", "2026-01-02T03:04:05.678901Z"),
+        ("2026-01-02 03:04:05", "2026-01-02T03:04:05.000000Z"),
+        ("2026-01-02T03:04:05.5", "2026-01-02T03:04:05.500000Z"),
+    ],
+)
+def test_sqlite_text_of_any_precision_is_shown_to_the_microsecond(stored, shown):
+    assert timestamp_formatter(sqlite.dialect())(stored) == shown
+
+
+@pytest.mark.databases("sqlite")
+def test_moments_from_other_zones_and_naive_ones_are_shown_in_utc():
+    text = timestamp_formatter(postgresql.dialect())
+    tokyo = timezone(timedelta(hours=9))
+    assert text(datetime(2026, 1, 2, 12, 0, 0, 5, tzinfo=tokyo)) == (
+        "2026-01-02T03:00:00.000005Z"
+    )
+    assert text(datetime(2026, 1, 2, 3, 0)) == "2026-01-02T03:00:00.000000Z"
