@@ -212,6 +212,21 @@ def test_a_cursor_of_another_organization_is_refused(client, alice, api):
     assert_bad_cursor(response)
 
 
+@pytest.mark.parametrize("tampered", [False, True])
+def test_a_non_member_gets_the_404_whatever_the_cursor(
+    client, alice, bob, api, tampered
+):
+    add_notes(api, 4)
+    cursor = cursor_of(client, NOTES, alice)
+    if tampered:
+        cursor = flip_character(cursor, 0)
+
+    response = client.get(NOTES, query_string={"cursor": cursor}, headers=bob.headers)
+
+    assert response.status_code == 404
+    assert response.get_json()["code"] == "not_found"
+
+
 @pytest.mark.parametrize(
     ("made_for", "used_with"),
     [({"tag": "red"}, {}), ({}, {"tag": "red"}), ({"tag": "red"}, {"tag": "blue"})],
