@@ -77,7 +77,8 @@ def make_tenant(database_uri: str, *, notes_count: int = 0) -> Tenant:
 
 def bulk_insert_notes(tenant: Tenant, count: int) -> None:
     """Add ``count`` notes, each with one tag, to the benchmark organization."""
-    engine = get_database(tenant.thing.flask_app).engine
+    # The engine of writers: on SQLite, the others stay in autocommit.
+    engine = get_database(tenant.thing.flask_app).writer
     with engine.begin() as connection:
         org_id = connection.execute(
             select(organizations.c.id).where(organizations.c.slug == SLUG)

@@ -1,11 +1,13 @@
 """Storage: the schema, SQLite's settings, transactions and pooled connections."""
 
+import contextlib
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
 from conftest import ALL_DATABASES
-from sqlalchemy import inspect, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mything import ApiException, MyThing
@@ -88,6 +90,61 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(app):
     assert journal_mode == "wal"
     assert foreign_keys == 1
     assert busy_timeout > 0
+
+
+@contextlib.contextmanager
+def sqlite_statements(app):
+    """Collect the SQL of every connection of ``app``, reading or writing."""
+    statements = []
+
+    def record(connection, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = get_database(app).engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.mark.databases("sqlite")
+def test_sqlite_reads_take_no_lock_and_writes_take_the_write_lock_first(
+    app, client, alice
+):
+    client.post("/orgs", json={"slug": "acme", "name": "Acme"}, headers=alice.headers)
+    with sqlite_statements(app) as statements:
+        read = client.get("/orgs/acme/notes", headers=alice.headers)
+    assert read.status_code == 200
+    # A reader runs in autocommit: no BEGIN that could block a writer.
+    assert not [s for s in statements if s.startswith("BEGIN")]
+    assert statements
+
+    with sqlite_statements(app) as statements:
+        written = client.post(
+            "/orgs/acme/notes", json={"title": "t", "body": "b"}, headers=alice.headers
+        )
+    assert written.status_code == 201
+    # A writer takes the write lock before it reads anything.
+    assert statements[0] == "BEGIN IMMEDIATE"
+    assert statements.count("BEGIN IMMEDIATE") == 1
+
+
+@pytest.mark.databases("sqlite")
+def test_a_sqlite_writer_holds_the_write_lock_from_its_first_read(app, alice):
+    thing = app.my_thing
+    thing.as_user("alice").create_organization("acme", name="Acme")
+    with app.app_context():
+        with get_database(app).connect(write=True) as writer:
+            writer.exec_driver_sql("SELECT 1").scalar()
+            # Another writer cannot start while the first is open.
+            other = sqlite3.connect(get_database(app).url.database, timeout=0)
+            try:
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    other.execute("BEGIN IMMEDIATE")
+            finally:
+                other.close()
+            writer.rollback()
 
 
 def test_a_successful_request_is_committed(database_uri, client, alice):
