@@ -92,6 +92,10 @@ class AccessLog:
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> Iterable[bytes]:
+        if not self.listeners and not logger.isEnabledFor(logging.INFO):
+            # Nobody would see the measurement: describing an exchange costs
+            # more than the rest of this, so it is not measured at all.
+            return self.wsgi_app(environ, start_response)
         started = time.perf_counter()
         # Chosen now, so that every record logged while answering can carry it.
         request_id(environ)
@@ -112,14 +116,11 @@ class AccessLog:
         try:
             return self.wsgi_app(environ, capture)
         finally:
-            # Describing the exchange costs more than the rest of this; skip
-            # it when no record would be logged and nothing listens.
-            if self.listeners or logger.isEnabledFor(logging.INFO):
-                duration = time.perf_counter() - started
-                exchange = describe(environ, method, sent, duration)
-                log(exchange)
-                for listener in self.listeners:
-                    listener.request_finished(environ, exchange)
+            duration = time.perf_counter() - started
+            exchange = describe(environ, method, sent, duration)
+            log(exchange)
+            for listener in self.listeners:
+                listener.request_finished(environ, exchange)
 
 
 def describe(

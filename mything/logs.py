@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 
 from flask import has_request_context, request
 
-from .requestid import ENVIRON_KEY
+from .requestid import request_id
 
 #: Every logger mything logs to. A filter applies only to records logged on
 #: its own logger, not to those its children pass up, so each one gets it.
@@ -49,12 +49,12 @@ def add_request_id(record: logging.LogRecord) -> bool:
     """Give ``record`` the id of the request being answered, or ``None``.
 
     A record that already has a ``request_id`` (an access record) keeps it.
-    The id is read, never chosen here: the access log chooses it when the
-    request arrives.
+    The first of the request's records chooses the id, if the access log
+    has not chosen it yet; the response's ``X-Request-ID`` is the same.
     """
     if not hasattr(record, "request_id"):
         record.request_id = (
-            request.environ.get(ENVIRON_KEY) if has_request_context() else None
+            request_id(request.environ) if has_request_context() else None
         )
     return True
 
