@@ -31,10 +31,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import current_app
-from flask import request as current_request
 
 from . import credentials, services
 from .credentials import User
@@ -42,7 +41,7 @@ from .endpoints import endpoint_of
 from .errors import ApiException, InsufficientScope, Unauthorized
 from .schemas import USER_NAME
 from .validators import is_valid
-from .wrappers import NOT_CHECKED, ApiRequest
+from .wrappers import NOT_CHECKED, ApiRequest, current_request
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -114,7 +113,7 @@ def refuse_bad_credentials() -> None:
     documentation) answer everyone alike and never look at credentials: a
     liveness probe must not need the database to check a token.
     """
-    request = cast("ApiRequest", current_request)
+    request = current_request()
     environ = request.environ
     if "HTTP_AUTHORIZATION" not in environ and "REMOTE_USER" not in environ:
         return  # No credentials at all: nothing to refuse.
@@ -137,7 +136,7 @@ def authenticated(view: F) -> F:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        caller = authenticate(cast("ApiRequest", current_request))
+        caller = authenticate(current_request())
         return view(*args, caller=caller, **kwargs)
 
     endpoint_of(wrapper).requires_auth = True

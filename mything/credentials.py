@@ -22,16 +22,17 @@ own, and whatever the request's outcome.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app, g
+from flask import current_app
 from sqlalchemy import Row, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import tokens
-from .db import close_db, get_database, get_db, inserted_id
+from .db import after_release, get_database, get_db, inserted_id
 from .encoding import isoformat
 from .errors import InvalidToken, NotFound
 from .pagination import keyset, load_page
@@ -39,7 +40,7 @@ from .tables import MAX_ID, users, utcnow
 from .tables import tokens as token_table
 
 if TYPE_CHECKING:
-    from flask import Flask
+    pass
 
 #: How stale ``last_used_at`` may get before a request records its use.
 LAST_USE_INTERVAL = timedelta(minutes=1)
@@ -274,24 +275,18 @@ def authenticate_token(secret: str) -> TokenUser:
 
 
 def _record_use(token_id: int, now: datetime) -> None:
-    # Recorded once the request has its answer (record_token_use), so that
-    # every use counts, even one that failed: a leaked token being tried
-    # shows up in last_used_at.
-    g.mything_token_use = (token_id, now)
+    # Recorded once the request has its answer and its connection is
+    # released, so that every use counts, even one that failed: a leaked
+    # token being tried shows up in last_used_at.
+    after_release(functools.partial(record_token_use, token_id, now))
 
 
-def record_token_use(exc: BaseException | None = None) -> None:
-    """Write when the request's token was used, in a transaction of its own.
+def record_token_use(token_id: int, now: datetime) -> None:
+    """Write that token ``token_id`` was used at ``now``, in a transaction of its own.
 
-    Runs at the end of every app context. The request's own connection is
-    released first (what it did not commit is rolled back): on SQLite it
-    may hold the write lock this needs.
+    Called by :func:`mything.db.close_db` at the end of the app context
+    that used the token, once its own connection is released.
     """
-    use = g.pop("mything_token_use", None)
-    if use is None:
-        return
-    token_id, now = use
-    close_db()
     stale = or_(
         token_table.c.last_used_at.is_(None),
         token_table.c.last_used_at <= now - LAST_USE_INTERVAL,
@@ -317,8 +312,3 @@ def record_token_use(exc: BaseException | None = None) -> None:
         # The answer is already made; losing one record of use must not
         # turn it into an error.
         current_app.logger.warning("could not record a token's last use: %s", error)
-
-
-def init_app(app: Flask) -> None:
-    """Record the last use of tokens at the end of each of ``app``'s requests."""
-    app.teardown_appcontext(record_token_use)

@@ -35,10 +35,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, current_app
-from flask import request as current_request
 from limits import RateLimitItem, parse_many
 from limits.errors import ConfigurationError, StorageError
 from limits.storage import Storage, storage_from_string
@@ -48,6 +47,7 @@ from .auth import current_user
 from .cors import is_preflight
 from .endpoints import endpoint_of
 from .errors import ApiException, ConfigError
+from .wrappers import current_request
 
 if TYPE_CHECKING:
     from .wrappers import ApiRequest
@@ -148,7 +148,7 @@ class RateLimiter:
         Registered by :func:`init_app` as the app's first before-request
         hook. The request keeps its rate limit headers, for its response.
         """
-        request = cast("ApiRequest", current_request)
+        request = current_request()
         if request.endpoint in self.unlimited_endpoints or is_preflight(request):
             return
         request.rate_limit_headers = self.hit(caller_key(request)) or ()

@@ -22,12 +22,12 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from flask import request
 from voluptuous import Invalid, MultipleInvalid, Schema
 
 from .encoding import JSONDecodeError, loads
 from .endpoints import endpoint_of
 from .errors import ApiException, ValidationError
+from .wrappers import current_request
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,7 +69,7 @@ def argsschema(schema: Schema) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            data = validate(schema, request.args.to_dict())
+            data = validate(schema, current_request().args.to_dict())
             return view(*args, **kwargs, **data)
 
         endpoint_of(wrapper).query_schema = schema
@@ -80,6 +80,7 @@ def argsschema(schema: Schema) -> Callable[[F], F]:
 
 def load_json_body() -> dict[str, Any]:
     """Return the request body as a JSON object, or raise a 400 saying why not."""
+    request = current_request()
     if not request.is_json:
         raise ApiException(
             "The request body must be JSON, sent with Content-Type: application/json.",

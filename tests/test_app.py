@@ -10,11 +10,12 @@ import sys
 import types
 
 import pytest
-from flask import Flask, after_this_request
+from flask import Flask, after_this_request, request
 from flask.signals import request_finished, request_started, request_tearing_down
 from werkzeug.exceptions import HTTPException
 from werkzeug.test import Client, EnvironBuilder
 from werkzeug.utils import import_string
+from werkzeug.wrappers import Request, Response
 
 import mything
 import mything.blueprints
@@ -22,6 +23,7 @@ from mything import create_app
 from mything.app import ApiFlask
 from mything.db import get_database
 from mything.results import ApiResult
+from mything.wrappers import ApiResponse
 
 
 def blueprint_modules() -> list[types.ModuleType]:
@@ -207,6 +209,66 @@ def test_the_headers_of_every_answer_are_sent_once(thing):
     assert len(names) == len(set(names))
     for name in ("X-Content-Type-Options", "X-Request-ID", "X-RateLimit-Remaining"):
         assert name.lower() in names
+
+
+def json_answer(**headers):
+    return ApiResponse(b'{"ok":true}', 200, headers, content_type="application/json")
+
+
+def streamed_answer():
+    return ApiResponse(iter([b"{", b"}"]), 200, content_type="application/json")
+
+
+#: Answers that mything's headers-as-they-are path may send, and answers for
+#: which Werkzeug must still rewrite something.
+ANSWERS_TO_SEND = {
+    "JSON": lambda: json_answer(**{"X-Request-ID": "abc", "ETag": '"1-1"'}),
+    "JSON to HEAD": lambda: json_answer(),
+    "relative Location": lambda: json_answer(Location="/api/orgs/acme"),
+    "IRI Location": lambda: json_answer(Location="/orgs/café"),
+    "IRI Content-Location": lambda: json_answer(**{"Content-Location": "/é"}),
+    "204 with a length": lambda: ApiResponse(b"", 204),
+    "304 with entity headers": lambda: ApiResponse(
+        b"", 304, {"ETag": '"1-1"', "Content-Type": "application/json"}
+    ),
+    "no length": lambda: ApiResponse([b"{}"], 200, content_type="application/json"),
+    "streamed": streamed_answer,
+}
+
+
+@pytest.mark.parametrize("build", ANSWERS_TO_SEND.values(), ids=ANSWERS_TO_SEND)
+def test_answers_reach_the_server_as_werkzeug_sends_them(build):
+    method = "HEAD" if build is ANSWERS_TO_SEND["JSON to HEAD"] else "GET"
+    environ = EnvironBuilder("/api/x", method=method).get_environ()
+    ours, werkzeugs = build(), build()
+    ours_iter, ours_status, ours_headers = ours.get_wsgi_response(environ)
+    iterable, status, headers = Response.get_wsgi_response(werkzeugs, environ)
+    assert (ours_status, ours_headers) == (status, headers)
+    assert b"".join(ours_iter) == b"".join(iterable)
+
+
+def test_a_location_a_host_adds_is_sent_as_werkzeug_sends_it(thing):
+    @thing.flask_app.after_request
+    def redirect_elsewhere(response):
+        response.headers["Location"] = "/orgs/café"
+        return response
+
+    response = Client(thing).get("/add?a=1&b=2")
+    assert response.headers["Location"] == "/orgs/caf%C3%A9"
+
+
+def test_requests_are_answered_when_the_environ_holds_another_request(thing):
+    # mything finds the request object through environ["werkzeug.request"];
+    # a host hook that builds a Request of its own from the environ replaces
+    # it there, and mything must still answer from the right request.
+    @thing.flask_app.before_request
+    def inspect_the_request_as_werkzeug():
+        Request(request.environ)
+
+    response = Client(thing).get("/add?a=1&b=2")
+    assert response.json == {"sum": 3}
+    assert response.headers["X-RateLimit-Remaining"]
+    assert response.headers["X-Request-ID"]
 
 
 BINDINGS = [
