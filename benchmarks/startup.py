@@ -86,8 +86,15 @@ def first_request_code(build: str, request: Request) -> str:
 
 
 def clean_env() -> dict[str, str]:
-    """Return this environment without mything's settings, with the suite importable."""
+    """Return this environment without mything's settings, with the suite importable.
+
+    Bytecode caches are written, as after an installation.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("MYTHING_")}
+    # The warm-up run writes the bytecode caches that an installation would
+    # have: without them, whatever is imported from a source tree (mything,
+    # here) would be compiled again on every start.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(ROOT), env.get("PYTHONPATH")])
     )
