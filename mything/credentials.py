@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import Row, bindparam, delete, insert, or_, select, update
@@ -38,9 +38,6 @@ from .errors import InvalidToken, NotFound
 from .pagination import keyset, load_page
 from .tables import MAX_ID, users, utcnow
 from .tables import tokens as token_table
-
-if TYPE_CHECKING:
-    pass
 
 #: How stale ``last_used_at`` may get before a request records its use.
 LAST_USE_INTERVAL = timedelta(minutes=1)

@@ -366,8 +366,8 @@ def _writer(engine: Engine) -> Engine:
     starts, so that what it reads first is still true when it writes.
     Connections that only read use the engine itself, without the listener,
     and stay in autocommit: SQLAlchemy dispatches events around every
-    statement of a connection that has any listener, which costs a page
-    about 20 µs. Other databases use ``engine`` itself.
+    statement of a connection that has any listener, which costs a ``GET``
+    of one note about 20 µs. Other databases use ``engine`` itself.
     """
     if engine.dialect.name != "sqlite":
         return engine
