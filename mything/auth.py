@@ -33,6 +33,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import flask
 from flask import current_app
 
 from . import credentials, services
@@ -113,10 +114,10 @@ def refuse_bad_credentials() -> None:
     documentation) answer everyone alike and never look at credentials: a
     liveness probe must not need the database to check a token.
     """
-    request = current_request()
-    environ = request.environ
+    environ = flask.request.environ
     if "HTTP_AUTHORIZATION" not in environ and "REMOTE_USER" not in environ:
         return  # No credentials at all: nothing to refuse.
+    request = current_request()
     view = current_app.view_functions.get(request.endpoint or "")
     if view is not None and not endpoint_of(view).rate_limited:
         return

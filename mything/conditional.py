@@ -28,10 +28,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from flask import request
+
 from .endpoints import endpoint_of
 from .errors import ApiException, PreconditionFailed
 from .results import ApiResult
-from .wrappers import current_request
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -131,9 +132,10 @@ def parse_condition(value: str, *, header: str) -> Condition:
 def read_condition(header: str) -> Condition | None:
     """Return the parsed ``header`` of the current request, or ``None``."""
     # Read from the environ, where the server put it: request.headers would
-    # first build a view of every header for the one.
+    # first build a view of every header for the one. (One read through
+    # Flask's proxy costs less than current_request() here.)
     key = "HTTP_" + header.upper().replace("-", "_")
-    value = current_request().environ.get(key)
+    value = request.environ.get(key)
     return None if value is None else parse_condition(value, header=header)
 
 
@@ -178,7 +180,7 @@ def conditional_write(view: F) -> F:
 
     @functools.wraps(view)
     def wrapper(*args: Any, note_id: int, **kwargs: Any) -> ApiResult:
-        if "HTTP_IF_NONE_MATCH" in current_request().environ:
+        if "HTTP_IF_NONE_MATCH" in request.environ:
             raise InvalidPrecondition(
                 "If-None-Match is for GET; send If-Match with the ETag you read "
                 "to change or delete a note."

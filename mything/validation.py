@@ -22,6 +22,7 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from flask import request
 from voluptuous import Invalid, MultipleInvalid, Schema
 
 from .encoding import JSONDecodeError, loads
@@ -69,7 +70,7 @@ def argsschema(schema: Schema) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            data = validate(schema, current_request().args.to_dict())
+            data = validate(schema, request.args.to_dict())
             return view(*args, **kwargs, **data)
 
         endpoint_of(wrapper).query_schema = schema
