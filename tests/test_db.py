@@ -2,13 +2,15 @@
 
 import contextlib
 import sqlite3
+import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
 from conftest import ALL_DATABASES
-from sqlalchemy import event, inspect, select
+from sqlalchemy import create_engine, event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.pool import NullPool
 
 from mything import ApiException, MyThing
 from mything.db import get_database, get_db
@@ -300,3 +302,75 @@ def test_moments_from_other_zones_and_naive_ones_are_shown_in_utc():
         "2026-01-02T03:00:00.000005Z"
     )
     assert text(datetime(2026, 1, 2, 3, 0)) == "2026-01-02T03:00:00.000000Z"
+
+
+# A pooled connection that the server has closed
+
+
+def backend_id(connection) -> int:
+    """Return the server's id of the session behind ``connection``."""
+    if connection.dialect.name == "postgresql":
+        return connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    return connection.exec_driver_sql("SELECT CONNECTION_ID()").scalar_one()
+
+
+def end_session(database_uri: str, session: int) -> None:
+    """End ``session`` from another connection, as a restart or an admin would."""
+    # Autocommit: PostgreSQL shows a transaction one snapshot of its sessions.
+    admin = create_engine(
+        database_uri, poolclass=NullPool, isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with admin.connect() as connection:
+            if admin.dialect.name == "postgresql":
+                ended = connection.exec_driver_sql(
+                    f"SELECT pg_terminate_backend({session})"
+                ).scalar_one()
+                assert ended
+            else:
+                connection.exec_driver_sql(f"KILL {session}")
+            # The server closes the session's socket soon after, not at once.
+            for _ in range(100):
+                if session not in sessions(connection):
+                    return
+                time.sleep(0.05)
+            raise AssertionError(f"session {session} did not end")
+    finally:
+        admin.dispose()
+
+
+def sessions(connection) -> set[int]:
+    if connection.dialect.name == "postgresql":
+        rows = connection.exec_driver_sql("SELECT pid FROM pg_stat_activity")
+    else:
+        rows = connection.exec_driver_sql(
+            "SELECT id FROM information_schema.processlist"
+        )
+    return set(rows.scalars())
+
+
+@pytest.mark.databases("postgresql", "mysql")
+def test_a_pooled_connection_the_server_closed_is_replaced_before_use(
+    database_uri, app, client, alice
+):
+    created = client.post(
+        "/orgs", json={"slug": "acme", "name": "Acme"}, headers=alice.headers
+    )
+    assert created.status_code == 201
+    engine = get_database(app).engine
+    with engine.connect() as connection:
+        pooled = backend_id(connection)
+    assert engine.pool.checkedin() == 1  # the one connection every request reuses
+
+    end_session(database_uri, pooled)
+
+    # Neither a read nor a write notices: the dead connection is discarded
+    # when it is taken from the pool, and a new one is opened.
+    response = client.get("/orgs/acme/notes", headers=alice.headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    response = client.post(
+        "/orgs/acme/notes", json={"title": "After"}, headers=alice.headers
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    with engine.connect() as connection:
+        assert backend_id(connection) != pooled

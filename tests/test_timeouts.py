@@ -191,8 +191,9 @@ def test_a_database_host_that_vanishes_is_a_503_within_the_timeout():
         discarded = invalidations(thing)
 
         namespace.cut()
-        # The pooled connection is checked (pre-ping) and found dead, and a
-        # new one is attempted: both must fit in the bound.
+        # Nothing came back to say that the pooled connection is dead, so
+        # its first statement is sent, and the client gives up on it
+        # (tcp_user_timeout) and discards it: that must fit in the bound.
         response, elapsed = timed(lambda: client.get(NOTES, headers=headers))
         check_unavailable(response)
         assert elapsed < timeout + GRACE, f"answered after {elapsed:.2f} s"
