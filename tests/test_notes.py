@@ -51,8 +51,10 @@ def test_creating_a_note_returns_it_with_its_location(client, alice):
     assert response.headers["Location"] == f"http://localhost{NOTES}/{note['id']}"
 
 
-def test_a_note_is_found_at_its_location(client, alice):
-    response = client.post(NOTES, json={"title": "Plan"}, headers=alice.headers)
+def test_a_note_is_found_at_its_location_with_its_tags_in_order(client, alice):
+    response = client.post(
+        NOTES, json={"title": "Plan", "tags": ["b", "c", "a"]}, headers=alice.headers
+    )
 
     shown = client.get(response.headers["Location"], headers=alice.headers)
 
