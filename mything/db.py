@@ -357,8 +357,12 @@ def _refuse_closed(
     """
     if connection_record.info.pop("mything.fresh", False):
         return
+    try:
+        socket = dbapi_connection.fileno()
+    except Exception as exc:  # psycopg's "the connection is lost"
+        raise InvalidatePoolError("the connection has lost its socket") from exc
     poller = io_select.poll()
-    poller.register(dbapi_connection.fileno(), io_select.POLLIN)
+    poller.register(socket, io_select.POLLIN)
     if poller.poll(0):
         raise InvalidatePoolError("the server closed the connection")
 
