@@ -253,7 +253,6 @@ def _create_engine(
             **options,
         )
         if watch_socket:
-            event.listen(engine, "connect", _mark_fresh)
             event.listen(engine, "checkout", _refuse_closed)
     else:
         engine = create_engine(
@@ -335,10 +334,6 @@ def _mysql_setup(timeout: float) -> Any:
     return setup
 
 
-def _mark_fresh(dbapi_connection: Any, connection_record: ConnectionPoolEntry) -> None:
-    connection_record.info["mything.fresh"] = True
-
-
 def _refuse_closed(
     dbapi_connection: Any, connection_record: ConnectionPoolEntry, proxy: Any
 ) -> None:
@@ -352,17 +347,10 @@ def _refuse_closed(
     host, its socket becomes readable. The pool then discards it and every
     older connection, and connects anew, as after a failed pre-ping:
     raising ``InvalidatePoolError`` from a checkout listener is SQLAlchemy's
-    documented way to ask for that. A connection just opened is not checked,
-    as the pre-ping does not ping it either.
+    documented way to ask for that.
     """
-    if connection_record.info.pop("mything.fresh", False):
-        return
-    try:
-        socket = dbapi_connection.fileno()
-    except Exception as exc:  # psycopg's "the connection is lost"
-        raise InvalidatePoolError("the connection has lost its socket") from exc
     poller = io_select.poll()
-    poller.register(socket, io_select.POLLIN)
+    poller.register(dbapi_connection.fileno(), io_select.POLLIN)
     if poller.poll(0):
         raise InvalidatePoolError("the server closed the connection")
 
