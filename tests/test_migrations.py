@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -190,8 +191,13 @@ def test_a_host_s_tables_and_alembic_version_are_left_untouched(database_uri):
     engine.dispose()
 
 
-def load_legacy(database_uri: str) -> dict:
-    """Fill the test's database with the one mything 0.1 made; return its facts."""
+def load_legacy(database_uri: str, *, key_age: timedelta = timedelta(hours=1)) -> dict:
+    """Fill the test's database with the one mything 0.1 made; return its facts.
+
+    The dump's idempotency record is dated the day the dump was made; it is
+    moved to ``key_age`` before now, so that whether its 24 hours have passed
+    is the test's choice and never the calendar's.
+    """
     engine = engine_for(database_uri)
     backend = engine.dialect.name
     dump = (LEGACY / f"{backend}.sql").read_text()
@@ -206,7 +212,19 @@ def load_legacy(database_uri: str) -> dict:
             raw.commit()
     finally:
         raw.close()
+        # The dump leaves its session's search_path empty: a new connection.
         engine.dispose()
+    stored = datetime.now(UTC) - key_age
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE idempotency_keys SET created_at = :stored"),
+            {
+                "stored": stored.isoformat(" ")
+                if backend != "sqlite"
+                else stored.replace(tzinfo=None).isoformat(" ")
+            },
+        )
+    engine.dispose()
     return json.loads((LEGACY / f"{backend}.json").read_text())
 
 
@@ -259,6 +277,26 @@ def test_a_sqlite_database_of_0_1_is_upgraded_on_first_use(database_uri):
         get_database(thing.flask_app).dispose()
     # The 0.1 tables are gone; their rows live on in the new ones.
     assert tables - {"sqlite_sequence"} == {*metadata.tables, VERSION_TABLE}
+
+
+@pytest.mark.databases("sqlite")
+def test_an_expired_idempotency_key_of_0_1_is_a_new_request(database_uri):
+    facts = load_legacy(database_uri, key_age=timedelta(hours=25))
+
+    thing = MyThing({"DATABASE_URI": database_uri})
+    try:
+        alice = {"Authorization": f"Bearer {facts['alice_token']}"}
+        again = Client(thing).post(
+            "/orgs/acme/notes",
+            json={"title": "once", "tags": ["retry"]},
+            headers={**alice, "Idempotency-Key": "key-1"},
+        )
+    finally:
+        get_database(thing.flask_app).dispose()
+    # Past its 24 hours the key is free again: a new note, not the old answer.
+    assert again.status_code == 201
+    assert "Idempotent-Replayed" not in again.headers
+    assert again.json["id"] > max(note["id"] for note in facts["notes"])
 
 
 @pytest.mark.databases("postgresql")
