@@ -10,7 +10,7 @@ through the WSGI callable time the first page and both deep ones.
 Keyset pagination should make every page cost the same; the report checks
 that the deepest page costs at most 1.5 times the first.
 
-PostgreSQL is used at ``--postgresql`` (default: ``MYTHING_TEST_POSTGRESQL_URI``
+PostgreSQL is used at ``--postgresql`` (default: ``TEST_MYTHING_POSTGRESQL_URI``
 or ``postgresql+psycopg://postgres@127.0.0.1:5432/test``), inside a schema
 made for the run and dropped after it, even when the run fails.
 """
@@ -38,7 +38,7 @@ from .stats import median, paired_ratio
 from .wsgi import Request, call, time_requests
 
 DEFAULT_POSTGRESQL = os.environ.get(
-    "MYTHING_TEST_POSTGRESQL_URI", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    "TEST_MYTHING_POSTGRESQL_URI", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 PAGE = 20
 #: The page size used to walk to the deep cursors (mything's maximum).

@@ -59,7 +59,7 @@ from .stats import paired_ratio
 from .wsgi import Request, Timing, WSGIApp, call, time_requests
 
 DEFAULT_MYSQL = os.environ.get(
-    "MYTHING_TEST_MYSQL_URI", "mysql+pymysql://root@127.0.0.1:3306/test"
+    "TEST_MYTHING_MYSQL_URI", "mysql+pymysql://root@127.0.0.1:3306/test"
 )
 PAGE = "GET /orgs/<slug>/notes?limit=20"
 ONE = "GET /orgs/<slug>/notes/<id>"

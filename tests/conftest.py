@@ -1,18 +1,18 @@
 """Fixtures for mything's tests: the talk's ``app``, ``client`` and ``thing``.
 
 The ``browser`` fixture is a headless Chromium: Debian's ``chromium``
-package (``/usr/bin/chromium``, or the path in ``MYTHING_TEST_CHROMIUM``),
+package (``/usr/bin/chromium``, or the path in ``TEST_MYTHING_CHROMIUM``),
 driven by the ``playwright`` Python package, never a downloaded browser.
 
 Every test gets its own database. Tests marked ``@pytest.mark.databases(
 *ALL_DATABASES)`` run once per backend: SQLite, PostgreSQL and MySQL (or
 MariaDB). PostgreSQL tests use a schema of their own in the database named by
-``MYTHING_TEST_POSTGRESQL_URI`` (default
+``TEST_MYTHING_POSTGRESQL_URI`` (default
 ``postgresql+psycopg://postgres@127.0.0.1:5432/test``); MySQL tests a database
-of their own on the server of ``MYTHING_TEST_MYSQL_URI`` (default
+of their own on the server of ``TEST_MYTHING_MYSQL_URI`` (default
 ``mysql://root@127.0.0.1:3306/test``). Either is skipped, with the reason
 shown, when its server is not reachable — unless
-``MYTHING_TEST_REQUIRE_SERVICES=1``, which turns the skip into a failure.
+``TEST_MYTHING_REQUIRE_SERVICES=1``, which turns the skip into a failure.
 """
 
 from __future__ import annotations
@@ -39,12 +39,12 @@ if TYPE_CHECKING:
 pytest_plugins = ["pytester"]
 
 POSTGRESQL_URI = os.environ.get(
-    "MYTHING_TEST_POSTGRESQL_URI",
+    "TEST_MYTHING_POSTGRESQL_URI",
     "postgresql+psycopg://postgres@127.0.0.1:5432/test",
 )
-MYSQL_URI = os.environ.get("MYTHING_TEST_MYSQL_URI", "mysql://root@127.0.0.1:3306/test")
-REQUIRE_SERVICES = os.environ.get("MYTHING_TEST_REQUIRE_SERVICES") == "1"
-CHROMIUM = os.environ.get("MYTHING_TEST_CHROMIUM", "/usr/bin/chromium")
+MYSQL_URI = os.environ.get("TEST_MYTHING_MYSQL_URI", "mysql://root@127.0.0.1:3306/test")
+REQUIRE_SERVICES = os.environ.get("TEST_MYTHING_REQUIRE_SERVICES") == "1"
+CHROMIUM = os.environ.get("TEST_MYTHING_CHROMIUM", "/usr/bin/chromium")
 # Without these, a Chromium on a machine with no internet access waits for
 # its own background services (updates, sync, QUIC probes) to time out.
 CHROMIUM_ARGS = [
@@ -78,7 +78,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def unavailable(reason: str) -> None:
     """Skip the test because a service is missing, or fail if services are required."""
     if REQUIRE_SERVICES:
-        pytest.fail(f"{reason} (MYTHING_TEST_REQUIRE_SERVICES=1)")
+        pytest.fail(f"{reason} (TEST_MYTHING_REQUIRE_SERVICES=1)")
     pytest.skip(reason)
 
 
@@ -86,7 +86,7 @@ def unavailable(reason: str) -> None:
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep a developer's MYTHING_* settings out of the tests."""
     for key in list(os.environ):
-        if key.startswith("MYTHING_") and not key.startswith("MYTHING_TEST_"):
+        if key.startswith("MYTHING_"):
             monkeypatch.delenv(key)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-REQUIRE_SERVICES = os.environ.get("MYTHING_TEST_REQUIRE_SERVICES") == "1"
+REQUIRE_SERVICES = os.environ.get("TEST_MYTHING_REQUIRE_SERVICES") == "1"
 needs_wrk = pytest.mark.skipif(
     shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)"
 )

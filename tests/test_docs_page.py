@@ -3,7 +3,7 @@
 The browser test runs the page in a real headless Chromium (conftest's
 ``browser`` fixture) against mything mounted under ``/api`` in a host served
 by gunicorn, and tries an operation the way a reader of the docs would.
-``MYTHING_TEST_SCREENSHOT=docs/docs-page.png`` also saves its screenshot
+``TEST_MYTHING_SCREENSHOT=docs/docs-page.png`` also saves its screenshot
 there, to update the one in the documentation.
 """
 
@@ -208,12 +208,12 @@ def test_docs_page_runs_an_operation_in_a_browser(browser, tmp_path):
 def save_screenshot(page: Page, path: Path, *, down_to: Locator) -> None:
     """Save the page from its top down to an element, for people to look at.
 
-    ``MYTHING_TEST_SCREENSHOT`` names a second place to save it, such as the
+    ``TEST_MYTHING_SCREENSHOT`` names a second place to save it, such as the
     screenshot in ``docs/``.
     """
     bottom = down_to.evaluate("e => e.getBoundingClientRect().bottom + scrollY")
     width = page.viewport_size["width"]
     clip = {"x": 0, "y": 0, "width": width, "height": bottom + 16}
     page.screenshot(path=path, full_page=True, clip=clip)
-    if copy := os.environ.get("MYTHING_TEST_SCREENSHOT"):
+    if copy := os.environ.get("TEST_MYTHING_SCREENSHOT"):
         Path(copy).write_bytes(path.read_bytes())

@@ -141,7 +141,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[World]:
         # developer's MYTHING_* settings out of it: this does.
         monkeypatch = stack.enter_context(pytest.MonkeyPatch.context())
         for key in list(os.environ):
-            if key.startswith("MYTHING_") and not key.startswith("MYTHING_TEST_"):
+            if key.startswith("MYTHING_"):
                 monkeypatch.delenv(key)
         if backend == "sqlite":
             directory = tmp_path_factory.mktemp("hostile")

@@ -38,7 +38,7 @@ def server(tmp_path_factory):
     with pytest.MonkeyPatch.context() as monkeypatch:
         # The server must not see a developer's own MYTHING_* settings.
         for key in list(os.environ):
-            if key.startswith("MYTHING_") and not key.startswith("MYTHING_TEST_"):
+            if key.startswith("MYTHING_"):
                 monkeypatch.delenv(key)
         with gunicorn("mything:MyThing()", env=env, cwd=directory) as url:
             yield Server(url, directory)
