@@ -1,65 +1,34 @@
 """Fixtures for mything's tests: the talk's ``app``, ``client`` and ``thing``.
 
-The ``browser`` fixture is a headless Chromium: Debian's ``chromium``
-package (``/usr/bin/chromium``, or the path in ``TEST_MYTHING_CHROMIUM``),
-driven by the ``playwright`` Python package, never a downloaded browser.
+``thing`` is the shipped pytest plugin's ``mything_thing`` (see
+:mod:`mything.testing`), so the suite uses the fixtures a host application
+uses; a module that needs other settings overrides ``mything_config``, as a
+host would. Helpers that are not fixtures live in the ``helpers`` package.
 
 Every test gets its own database. Tests marked ``@pytest.mark.databases(
-*ALL_DATABASES)`` run once per backend: SQLite, PostgreSQL and MySQL (or
-MariaDB). PostgreSQL tests use a schema of their own in the database named by
-``TEST_MYTHING_POSTGRESQL_URI`` (default
-``postgresql+psycopg://postgres@127.0.0.1:5432/test``); MySQL tests a database
-of their own on the server of ``TEST_MYTHING_MYSQL_URI`` (default
-``mysql://root@127.0.0.1:3306/test``). Either is skipped, with the reason
-shown, when its server is not reachable — unless
-``TEST_MYTHING_REQUIRE_SERVICES=1``, which turns the skip into a failure.
+*ALL_DATABASES)`` run once per backend (see :mod:`helpers.databases`).
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
-import sqlalchemy
-from sqlalchemy import select
+from helpers.browser import chromium
+from helpers.callers import make_caller
+from helpers.databases import mysql_database, postgresql_schema
 
 from mything import MyThing
 from mything.app import ApiFlask
 from mything.db import get_database
-from mything.tables import metadata
+from mything.testing import TestUser
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 pytest_plugins = ["pytester"]
-
-POSTGRESQL_URI = os.environ.get(
-    "TEST_MYTHING_POSTGRESQL_URI",
-    "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-)
-MYSQL_URI = os.environ.get("TEST_MYTHING_MYSQL_URI", "mysql://root@127.0.0.1:3306/test")
-REQUIRE_SERVICES = os.environ.get("TEST_MYTHING_REQUIRE_SERVICES") == "1"
-CHROMIUM = os.environ.get("TEST_MYTHING_CHROMIUM", "/usr/bin/chromium")
-# Without these, a Chromium on a machine with no internet access waits for
-# its own background services (updates, sync, QUIC probes) to time out.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-#: Every database backend mything supports, for ``@pytest.mark.databases``.
-ALL_DATABASES = ("sqlite", "postgresql", "mysql")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -73,13 +42,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         marker = metafunc.definition.get_closest_marker("databases")
         backends = marker.args if marker else ("sqlite",)
         metafunc.parametrize("database_uri", backends, indirect=True)
-
-
-def unavailable(reason: str) -> None:
-    """Skip the test because a service is missing, or fail if services are required."""
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{reason} (TEST_MYTHING_REQUIRE_SERVICES=1)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True)
@@ -101,56 +63,16 @@ def database_uri(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         yield uri
 
 
-class postgresql_schema:
-    """A throwaway PostgreSQL schema; its URI sets the search path to it."""
-
-    def __enter__(self) -> str:
-        self.name = f"mything_test_{uuid.uuid4().hex[:12]}"
-        self.admin = sqlalchemy.create_engine(POSTGRESQL_URI)
-        try:
-            with self.admin.begin() as connection:
-                connection.exec_driver_sql(f'CREATE SCHEMA "{self.name}"')
-        except sqlalchemy.exc.OperationalError as exc:
-            self.admin.dispose()
-            unavailable(f"PostgreSQL is not reachable at {POSTGRESQL_URI}: {exc.orig}")
-        url = sqlalchemy.make_url(POSTGRESQL_URI).update_query_dict(
-            {"options": f"-csearch_path={self.name}"}
-        )
-        return url.render_as_string(hide_password=False)
-
-    def __exit__(self, *exc_info: object) -> None:
-        with self.admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{self.name}" CASCADE')
-        self.admin.dispose()
-
-
-class mysql_database:
-    """A throwaway MySQL (or MariaDB) database on the server of MYSQL_URI."""
-
-    def __enter__(self) -> str:
-        self.name = f"mything_test_{uuid.uuid4().hex[:12]}"
-        server = sqlalchemy.make_url(MYSQL_URI).set(drivername="mysql+pymysql")
-        self.admin = sqlalchemy.create_engine(server)
-        try:
-            with self.admin.begin() as connection:
-                connection.exec_driver_sql(f"CREATE DATABASE `{self.name}`")
-        except sqlalchemy.exc.OperationalError as exc:
-            self.admin.dispose()
-            unavailable(f"MySQL is not reachable at {MYSQL_URI}: {exc.orig}")
-        return server.set(database=self.name).render_as_string(hide_password=False)
-
-    def __exit__(self, *exc_info: object) -> None:
-        with self.admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE `{self.name}`")
-        self.admin.dispose()
+@pytest.fixture
+def mything_config(database_uri: str) -> dict[str, Any]:
+    """The plugin's configuration, on the database of the test's backend."""
+    return {"DATABASE_URI": database_uri}
 
 
 @pytest.fixture
-def thing(database_uri: str) -> Iterator[MyThing]:
-    """A :class:`MyThing` on its own empty database."""
-    thing = MyThing({"DATABASE_URI": database_uri})
-    yield thing
-    get_database(thing.flask_app).dispose()
+def thing(mything_thing: MyThing) -> MyThing:
+    """A :class:`MyThing` on its own empty database: the plugin's ``mything_thing``."""
+    return mything_thing
 
 
 @pytest.fixture
@@ -184,48 +106,14 @@ def client(app: ApiFlask):
     return app.test_client()
 
 
-def stored_rows(app: ApiFlask) -> dict[str, list]:
-    """Every row of every table, to show that a request changed nothing.
-
-    Except when a token was last used: every request made with a token
-    records that, whatever its outcome.
-    """
-    with get_database(app).engine.connect() as connection:
-        return {
-            table.name: connection.execute(
-                select(*(c for c in table.c if c.name != "last_used_at")).order_by(
-                    *table.primary_key
-                )
-            ).all()
-            for table in metadata.sorted_tables
-        }
-
-
-@dataclass
-class Caller:
-    """A user with a token, and the headers that authenticate as it."""
-
-    name: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-def make_caller(thing: MyThing, name: str) -> Caller:
-    thing.create_user(name)
-    return Caller(name, thing.create_token(name))
-
-
 @pytest.fixture
-def alice(thing: MyThing) -> Caller:
+def alice(thing: MyThing) -> TestUser:
     """The user alice, with a token."""
     return make_caller(thing, "alice")
 
 
 @pytest.fixture
-def bob(thing: MyThing) -> Caller:
+def bob(thing: MyThing) -> TestUser:
     """The user bob, with a token."""
     return make_caller(thing, "bob")
 
@@ -233,15 +121,5 @@ def bob(thing: MyThing) -> Caller:
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     """A headless Chromium driven by Playwright, or a skip saying what is missing."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("the playwright package is not installed")
-    if not Path(CHROMIUM).is_file():
-        unavailable(f"Chromium is not installed at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
-        )
+    with chromium() as browser:
         yield browser
-        browser.close()

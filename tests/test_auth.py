@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import ALL_DATABASES
+from helpers.databases import ALL_DATABASES
 from sqlalchemy import event, select
 
 from mything import MyThing

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from conftest import ALL_DATABASES
-from processes import gunicorn
+from helpers.databases import ALL_DATABASES
+from helpers.processes import gunicorn
 from sqlalchemy import text
 
 from mything import ApiException, MyThing, services

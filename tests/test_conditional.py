@@ -1,7 +1,7 @@
 """Conditional requests on notes: versions, ETags, If-None-Match, If-Match, 428."""
 
 import pytest
-from conftest import ALL_DATABASES, stored_rows
+from helpers.databases import ALL_DATABASES, stored_rows
 
 from mything import ApiException, MyThing
 from mything.db import get_database

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_caller, stored_rows
 from flask import Blueprint, Flask
+from helpers.callers import make_caller
+from helpers.databases import stored_rows
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 

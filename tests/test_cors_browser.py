@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from processes import gunicorn
+from helpers.processes import gunicorn
 
 from mything import MyThing
 from mything.db import get_database

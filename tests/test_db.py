@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
-from conftest import ALL_DATABASES
+from helpers.databases import ALL_DATABASES
 from sqlalchemy import create_engine, event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import NullPool

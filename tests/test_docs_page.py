@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from flask import Flask
-from processes import gunicorn
+from helpers.processes import gunicorn
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 
@@ -172,7 +172,7 @@ def test_docs_page_runs_an_operation_in_a_browser(browser, tmp_path):
 
     env = {"MYTHING_DATABASE_URI": f"sqlite:///{tmp_path / 'docs.db'}"}
     with gunicorn(
-        "docs_host:app", env=env, cwd=TESTS, ready_path="/api/healthz"
+        "helpers.docs_host:app", env=env, cwd=TESTS, ready_path="/api/healthz"
     ) as url:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         requested: list[str] = []

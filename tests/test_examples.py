@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from processes import free_port, gunicorn, serving
+from helpers.processes import free_port, gunicorn, serving
 from werkzeug.test import Client
 
 from mything.db import get_database

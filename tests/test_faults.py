@@ -39,10 +39,11 @@ import pytest
 import redis
 import requests
 import sqlalchemy
-from conftest import ALL_DATABASES, unavailable
-from pg_cluster import postgresql_cluster
-from processes import free_port, gunicorn
-from redis_server import redis_server, redis_server_available
+from helpers.databases import ALL_DATABASES
+from helpers.pg_cluster import postgresql_cluster
+from helpers.processes import free_port, gunicorn
+from helpers.redis_server import redis_server, redis_server_available
+from helpers.services import unavailable
 from requests.structures import CaseInsensitiveDict
 
 from mything import MyThing

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 import pytest
-from conftest import Caller, make_caller, postgresql_schema, stored_rows
+from helpers.callers import make_caller
+from helpers.databases import postgresql_schema, stored_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select
@@ -37,6 +38,7 @@ from sqlalchemy import insert, select
 from mything import MyThing
 from mything.db import get_database
 from mything.tables import tokens as db_tokens
+from mything.testing import TestUser
 
 ERROR_KEYS = {"message", "status", "code", "request_id"}
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -63,9 +65,9 @@ class World:
 
     backend: str
     thing: MyThing
-    alice: Caller
-    bob: Caller
-    carol: Caller
+    alice: TestUser
+    bob: TestUser
+    carol: TestUser
     cursors: list[str] = field(default_factory=list)
     #: The rows of the callers' tokens, to put back after a request revoked one.
     token_rows: list[dict] = field(default_factory=list)

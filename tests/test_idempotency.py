@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from conftest import ALL_DATABASES
+from helpers.databases import ALL_DATABASES
 from sqlalchemy import update
 
 from mything import MyThing

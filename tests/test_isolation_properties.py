@@ -22,7 +22,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from conftest import ALL_DATABASES, make_caller
+from helpers.callers import make_caller
+from helpers.databases import ALL_DATABASES
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (

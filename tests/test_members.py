@@ -1,7 +1,7 @@
 """``/orgs/<slug>/members``: members see each other, owners manage them."""
 
 import pytest
-from conftest import ALL_DATABASES, stored_rows
+from helpers.databases import ALL_DATABASES, stored_rows
 
 pytestmark = pytest.mark.databases(*ALL_DATABASES)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from processes import gunicorn
+from helpers.processes import gunicorn
 from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = pytest.mark.slow

@@ -21,7 +21,8 @@ import pytest
 import sqlalchemy
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from conftest import ALL_DATABASES, POSTGRESQL_URI, unavailable
+from helpers.databases import ALL_DATABASES, POSTGRESQL_URI
+from helpers.services import unavailable
 from sqlalchemy import inspect, select, text
 from werkzeug.test import Client
 

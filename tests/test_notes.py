@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from conftest import ALL_DATABASES, stored_rows
+from helpers.databases import ALL_DATABASES, stored_rows
 
 pytestmark = pytest.mark.databases(*ALL_DATABASES)
 

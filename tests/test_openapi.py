@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import ALL_DATABASES
 from flask import Blueprint
+from helpers.databases import ALL_DATABASES
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 from voluptuous import Required, Schema

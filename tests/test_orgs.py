@@ -4,7 +4,7 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import ALL_DATABASES, stored_rows
+from helpers.databases import ALL_DATABASES, stored_rows
 
 pytestmark = pytest.mark.databases(*ALL_DATABASES)
 

@@ -8,7 +8,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import ALL_DATABASES
+from helpers.databases import ALL_DATABASES
 
 from mything import MyThing
 from mything.db import get_database
@@ -19,11 +19,9 @@ NOTES = "/orgs/acme/notes"
 
 
 @pytest.fixture
-def thing(database_uri):
-    """A thing with pages of 3 items by default and 5 at most."""
-    thing = MyThing({"DATABASE_URI": database_uri, "PAGE_SIZE": 3, "MAX_PAGE_SIZE": 5})
-    yield thing
-    get_database(thing.flask_app).dispose()
+def mything_config(mything_config):
+    """Pages of 3 items by default and 5 at most."""
+    return {**mything_config, "PAGE_SIZE": 3, "MAX_PAGE_SIZE": 5}
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ JSON round trip with HTTP bodies, and ``ApiException`` with HTTP error bodies.
 import json
 
 import pytest
-from conftest import ALL_DATABASES, stored_rows
+from helpers.databases import ALL_DATABASES, stored_rows
 
 from mything import ApiException
 

@@ -1,8 +1,9 @@
 """Rate limits: the headers, the 429, who is counted, and where counts live.
 
-Most tests use a thing that lets each caller make three requests a minute;
-the ``thing`` fixture below overrides the one in ``conftest.py``, so the
-``client``, ``alice`` and ``bob`` fixtures use it too.
+Most tests use a thing that lets each caller make three requests a minute:
+the ``mything_config`` fixture below adds that limit to the configuration of
+``conftest.py``'s ``thing``, so the ``client``, ``alice`` and ``bob`` fixtures
+use it too.
 """
 
 from __future__ import annotations
@@ -18,12 +19,11 @@ import uuid
 import pytest
 import redis
 import requests
-from conftest import unavailable
-from processes import free_port, gunicorn
-from redis_server import redis_server, redis_server_available
+from helpers.processes import free_port, gunicorn
+from helpers.redis_server import redis_server, redis_server_available
+from helpers.services import unavailable
 
 from mything import ConfigError, MyThing
-from mything.db import get_database
 from mything.ratelimit import LocalWindow
 
 ADD = "/add?a=1&b=2"
@@ -39,11 +39,9 @@ LIMIT_HEADERS = (
 
 
 @pytest.fixture
-def thing(database_uri):
-    """A :class:`MyThing` that lets each caller make three requests a minute."""
-    thing = MyThing({"DATABASE_URI": database_uri, "RATELIMIT": "3/minute"})
-    yield thing
-    get_database(thing.flask_app).dispose()
+def mything_config(mything_config):
+    """Let each caller make three requests a minute."""
+    return {**mything_config, "RATELIMIT": "3/minute"}
 
 
 def check_limit_headers(response, *, limit, remaining, window=60):

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 import requests
 from flask import Blueprint
-from processes import gunicorn
+from helpers.processes import gunicorn
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from processes import free_port, gunicorn
+from helpers.processes import free_port, gunicorn
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ organization did not exist, and change nothing.
 """
 
 import pytest
-from conftest import ALL_DATABASES, stored_rows
+from helpers.databases import ALL_DATABASES, stored_rows
 
 pytestmark = pytest.mark.databases(*ALL_DATABASES)
 

@@ -10,7 +10,7 @@ brought about for real:
   (on every backend);
 - a database host that drops off the network, its packets lost rather than
   refused: a private PostgreSQL cluster in a network namespace of the
-  test's own, whose link the test sets down (see :mod:`netns`).
+  test's own, whose link the test sets down (see :mod:`helpers.netns`).
 
 The one duration measured, against ``DATABASE_TIMEOUT + 1``, is the
 requirement itself; every other wait is a generous safety net.
@@ -26,8 +26,9 @@ from typing import TypeVar
 
 import pytest
 import sqlalchemy
-from conftest import ALL_DATABASES, make_caller
-from netns import network_namespace, postgresql_cluster_in
+from helpers.callers import make_caller
+from helpers.databases import ALL_DATABASES
+from helpers.netns import network_namespace, postgresql_cluster_in
 
 from mything import MyThing
 from mything.db import get_database

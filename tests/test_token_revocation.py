@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import ALL_DATABASES
-from processes import gunicorn
+from helpers.databases import ALL_DATABASES
+from helpers.processes import gunicorn
 
 from mything import MyThing
 from mything.db import get_database

@@ -9,13 +9,14 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import ALL_DATABASES, Caller, stored_rows
+from helpers.databases import ALL_DATABASES, stored_rows
 from sqlalchemy import event, insert, make_url, select, update
 
 from mything import ApiException, MyThing
 from mything.db import get_database
 from mything.tables import tokens as token_table
 from mything.tables import users
+from mything.testing import TestUser
 
 pytestmark = pytest.mark.databases(*ALL_DATABASES)
 
@@ -371,7 +372,8 @@ def reader(client, alice):
     """alice's read token (she owns acme, with one note)."""
     client.post("/orgs", json={"slug": "acme", "name": "Acme"}, headers=alice.headers)
     client.post("/orgs/acme/notes", json={"title": "kept"}, headers=alice.headers)
-    return Caller("alice", issue(client, alice, name="ro", scope="read").json["token"])
+    token = issue(client, alice, name="ro", scope="read").json["token"]
+    return TestUser("alice", token)
 
 
 def test_a_read_token_reads(client, reader):

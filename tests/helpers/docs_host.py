@@ -1,8 +1,8 @@
 """A host application with mything mounted under ``/api``, for the docs tests.
 
-gunicorn imports it by name (``gunicorn docs_host:app``, run in ``tests/``);
-mything reads its database from the ``MYTHING_DATABASE_URI`` environment
-variable, as it would in any deployment.
+gunicorn imports it by name (``gunicorn helpers.docs_host:app``, run in
+``tests/``); mything reads its database from the ``MYTHING_DATABASE_URI``
+environment variable, as it would in any deployment.
 """
 
 from flask import Flask

@@ -12,7 +12,7 @@ loopback port (its Unix socket lives in that directory, never in the
 system's), and is stopped and deleted when the block ends. PostgreSQL will
 not run as root, so under root the server runs as the ``postgres`` user.
 Without ``initdb`` (on the ``PATH`` or under ``/usr/lib/postgresql``) the
-test is skipped through :func:`conftest.unavailable`.
+test is skipped through :func:`helpers.services.unavailable`.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from conftest import unavailable
-from processes import free_port
+from helpers.processes import free_port
+from helpers.services import unavailable
 
 #: Seconds that initdb or pg_ctl may take before the cluster counts as broken.
 TIMEOUT = 60

@@ -10,8 +10,8 @@
 The namespace gets a unique name and one end of a veth pair; the other end
 stays on the host. Both ends get addresses of a private /30 that no address
 or route of the host overlaps, so the test only ever talks to itself. The
-PostgreSQL cluster of :mod:`pg_cluster` runs inside the namespace, listening
-on its end's address.
+PostgreSQL cluster of :mod:`helpers.pg_cluster` runs inside the namespace,
+listening on its end's address.
 
 :meth:`Namespace.cut` sets the namespace's end down. The host's end stays
 up, without a carrier: its route stays, and every packet sent to the server
@@ -27,7 +27,8 @@ would not do either: the kernel still acknowledges what it is sent, and
 TCP never notices a loss.)
 
 Creating a namespace needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN); without
-it, or without ``ip``, the test is skipped through :func:`conftest.unavailable`.
+it, or without ``ip``, the test is skipped through
+:func:`helpers.services.unavailable`.
 Everything is removed when the blocks end, even when the test fails.
 """
 
@@ -48,8 +49,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import unavailable
-from pg_cluster import TIMEOUT, PostgreSQLCluster, _server_user, find_bindir
+from helpers.pg_cluster import TIMEOUT, PostgreSQLCluster, _server_user, find_bindir
+from helpers.services import unavailable
 
 IP = shutil.which("ip") or "/usr/sbin/ip"
 
@@ -189,7 +190,7 @@ def network_namespace() -> Iterator[Namespace]:
 
 
 class NamespacedCluster(PostgreSQLCluster):
-    """A :class:`~pg_cluster.PostgreSQLCluster` whose server runs in a namespace."""
+    """A cluster of :mod:`helpers.pg_cluster` whose server runs in a namespace."""
 
     def __init__(
         self, namespace: Namespace, bindir: Path, directory: Path, *, user: str | None
@@ -264,7 +265,7 @@ class NamespacedCluster(PostgreSQLCluster):
 
 @contextlib.contextmanager
 def postgresql_cluster_in(namespace: Namespace) -> Iterator[NamespacedCluster]:
-    """Like :func:`pg_cluster.postgresql_cluster`, with the server in ``namespace``."""
+    """Like ``postgresql_cluster`` of :mod:`helpers.pg_cluster`, in ``namespace``."""
     bindir = find_bindir()
     if bindir is None:
         unavailable("PostgreSQL's initdb is not installed")
