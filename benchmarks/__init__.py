@@ -7,17 +7,18 @@ extra installed::
     .venv/bin/pip install -e '.[bench]'
     sudo apt-get install wrk            # the HTTP load generator
     .venv/bin/python -m benchmarks.run            # about 17 minutes
-    .venv/bin/python -m benchmarks.run --quick    # about 4 minutes
+    .venv/bin/python -m benchmarks.run --quick    # shorter rounds
 
-It writes ``docs/performance.md`` and ``docs/performance.png``. The modules
-are the sections of the report:
+It writes ``docs/performance.md`` and ``docs/performance.png``. The suite
+is laid out by role:
 
-``inprocess``  time per request through each app's WSGI callable;
-``serving``    requests per second under gunicorn, measured with wrk;
-``depth``      the cost of a page of notes at the start and deep in a list;
-``startup``    time and peak memory of a fresh interpreter building each app;
-``report``     the tables, the markdown page and the chart.
-
-``apps`` lists the contenders; ``peers/`` holds one small app per peer
-framework, each exposing a WSGI ``app``.
+``run``        the command: runs the sections, prints and writes the report;
+``profile``    where one ``/add`` spends its time, next to bare Flask;
+``sections/``  what is measured, one module per section of the report;
+``harness/``   how: settings, timing, servers, interpreters, databases, data;
+``report/``    the tables, the Markdown page and the chart;
+``peers/``     the apps mything is compared with, one module each;
+``soak/``      apart from the rest: a soak test under gunicorn for minutes
+               (``python -m benchmarks.soak``);
+``findings.md``  what each measured speed trick saves, one anchor per trick.
 """

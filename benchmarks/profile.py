@@ -22,9 +22,9 @@ import pstats
 import tempfile
 from pathlib import Path
 
-from .data import bench_config
-from .inprocess import ADD_WORKLOADS
-from .wsgi import Request, WSGIApp, time_requests
+from .harness.tenant import bench_config
+from .harness.wsgi import Request, WSGIApp, time_requests
+from .sections.inprocess import ADD_WORKLOADS
 
 Costs = dict[str, tuple[float, float]]
 

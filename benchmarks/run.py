@@ -27,11 +27,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from . import chart, depth, environment, inprocess, notes, serving, startup
-from .apps import available_contenders
-from .page import render_markdown
-from .report import render_text
-from .settings import PRESETS
+from .harness import environment
+from .harness.contenders import available_contenders
+from .harness.databases import DEFAULT_MYSQL, DEFAULT_POSTGRESQL, with_pymysql
+from .harness.servers import WrkMissing, wrk_version
+from .harness.settings import PRESETS
+from .report import chart
+from .report.page import render_markdown
+from .report.tables import render_text
+from .sections import depth, inprocess, notes, serving, startup
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION_NAMES = ("inprocess", "http", "depth", "startup", "notes")
@@ -62,12 +66,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--postgresql",
-        default=depth.DEFAULT_POSTGRESQL,
+        default=DEFAULT_POSTGRESQL,
         help="PostgreSQL URI for the depth and notes sections; 'none' to skip it",
     )
     parser.add_argument(
         "--mysql",
-        default=notes.DEFAULT_MYSQL,
+        default=DEFAULT_MYSQL,
         help="MySQL or MariaDB URI for the notes section; 'none' to skip it",
     )
     parser.add_argument("--rounds", type=int, help="override in-process rounds")
@@ -119,7 +123,7 @@ def run_sections(
         "settings": asdict(settings),
         "machine": environment.machine(),
         "versions": environment.versions(),
-        "wrk": serving.wrk_version(),
+        "wrk": wrk_version(),
         "skipped": skipped,
     }
     sections = args.only or SECTION_NAMES
@@ -128,7 +132,7 @@ def run_sections(
     if "http" in sections:
         try:
             results["http"] = serving.run(contenders, settings, log)
-        except serving.WrkMissing as exc:
+        except WrkMissing as exc:
             log(f"skipping HTTP: {exc}")
             results["http"] = {"skipped": str(exc)}
     postgresql = None if args.postgresql.lower() == "none" else args.postgresql
@@ -137,7 +141,7 @@ def run_sections(
     if "startup" in sections:
         results["startup"] = startup.run(contenders, settings.startup_rounds, log)
     if "notes" in sections:
-        mysql = None if args.mysql.lower() == "none" else notes.with_pymysql(args.mysql)
+        mysql = None if args.mysql.lower() == "none" else with_pymysql(args.mysql)
         results["notes"] = notes.run(settings, log, postgresql=postgresql, mysql=mysql)
     results["machine"]["load_at_end"] = [round(v, 2) for v in os.getloadavg()]
     return results

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 import redis
-from conftest import postgresql_schema, unavailable
+from helpers.databases import postgresql_schema
+from helpers.services import unavailable
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ be a member of the organization (404 otherwise). The cursor is the last id
 of the page, as a hand-written app would give it.
 
 gunicorn serves it as ``benchmarks.peers.notes_flask_sqlalchemy:create_app()``
-with the database URI in ``MYTHING_BENCH_DATABASE_URI``.
+with the database URI in ``BENCH_NOTES_DATABASE_URI``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from flask import Blueprint, Flask, current_app, jsonify, request, url_for
 from sqlalchemy import DateTime, Engine, bindparam, create_engine, text
 from sqlalchemy.engine import Connection, Row
 
-URI_VARIABLE = "MYTHING_BENCH_DATABASE_URI"
+URI_VARIABLE = "BENCH_NOTES_DATABASE_URI"
 ENGINE = "notes_engine"
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -89,7 +89,7 @@ class ApiError(Exception):
 
 
 def create_app(database_uri: str | None = None) -> Flask:
-    """Return the app on ``database_uri`` (default: ``$MYTHING_BENCH_DATABASE_URI``)."""
+    """Return the app on ``database_uri`` (default: ``$BENCH_NOTES_DATABASE_URI``)."""
     app = Flask(__name__)
     app.extensions[ENGINE] = create_engine(database_uri or os.environ[URI_VARIABLE])
     app.register_blueprint(notes)

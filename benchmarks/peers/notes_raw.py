@@ -8,7 +8,7 @@ for every request, parametrized SQL and ``json.dumps``. Nothing can do the
 same work in less Python.
 
 gunicorn would serve it as ``benchmarks.peers.notes_raw:create_app()`` with
-the database URI in ``MYTHING_BENCH_DATABASE_URI``.
+the database URI in ``BENCH_NOTES_DATABASE_URI``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ Headers = list[tuple[str, str]]
 #: What an endpoint returns: the status line, the JSON value, more headers.
 Answer = tuple[str, object, Headers]
 
-URI_VARIABLE = "MYTHING_BENCH_DATABASE_URI"
+URI_VARIABLE = "BENCH_NOTES_DATABASE_URI"
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 END = 2**63 - 1
@@ -354,5 +354,5 @@ def make_app(database: Database) -> WSGIApp:
 
 
 def create_app(database_uri: str | None = None) -> WSGIApp:
-    """Return the app on ``database_uri`` (default: ``$MYTHING_BENCH_DATABASE_URI``)."""
+    """Return the app on ``database_uri`` (default: ``$BENCH_NOTES_DATABASE_URI``)."""
     return make_app(Database.from_uri(database_uri or os.environ[URI_VARIABLE]))

@@ -1,16 +1,16 @@
-"""Requests per second under gunicorn, measured with wrk, on loopback only.
+"""Serving apps under gunicorn and loading them with wrk, on loopback only.
 
-Every contender is served by its own gunicorn (sync workers, two of them,
-bound to 127.0.0.1 on a free port). Then, round after round, wrk loads each
-one for a fixed number of seconds, for ``GET /add`` and then ``POST /add``,
-and reports requests per second and the 50th and 99th latency percentiles.
+Every target is served by its own gunicorn (sync workers, two of them,
+bound to 127.0.0.1 on a free port), in a process group of its own.
+:func:`serving` stops every group when it exits, whether the section
+finishes, fails or is interrupted: SIGTERM first, SIGKILL for any that have
+not exited after ten seconds. :func:`load_in_rounds` loads each server in
+turn, round after round, and :func:`summarize` gives medians and paired
+ratios.
 
-The servers run in process groups of their own and are stopped by process
-group id when the section ends, whether it finishes, fails or is
-interrupted: SIGTERM first, SIGKILL for any that have not exited after ten
-seconds. wrk is Debian's package (``apt-get install wrk``): a load
-generator written in C does not compete for the interpreter lock it
-measures, and reports latency percentiles from every request.
+wrk is Debian's package (``apt-get install wrk``): a load generator written
+in C does not compete for the interpreter lock it measures, and reports
+latency percentiles from every request.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -32,21 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .apps import BASELINE, BENCH_RATELIMIT, Contender
+from .contenders import BASELINE, BENCH_RATELIMIT, Contender
 from .settings import Settings
 from .stats import median, paired_ratio
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 2
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
-
-POST_SCRIPT = """\
-wrk.method = "POST"
-wrk.body = '{"a": 1, "b": 2}'
-wrk.headers["Content-Type"] = "application/json"
-"""
-
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
 
 
@@ -261,27 +253,6 @@ def parse_wrk(output: str) -> Load:
         p99_ms=float(p99.group(1)) * _UNITS[p99.group(2)],
         errors=errors,
     )
-
-
-def run(
-    contenders: list[Contender], settings: Settings, log: Callable[[str], None]
-) -> dict[str, Any]:
-    """Serve every contender and load them in interleaved rounds."""
-    if wrk_version() is None:
-        raise WrkMissing("wrk is not installed (apt-get install wrk)")
-    with tempfile.TemporaryDirectory(prefix="mything-bench-") as scratch:
-        post_script = Path(scratch) / "post.lua"
-        post_script.write_text(POST_SCRIPT)
-        workloads = {
-            "GET /add": ("/add?a=1&b=2", None),
-            "POST /add": ("/add", post_script),
-        }
-        env = server_env(Path(scratch))
-        targets = [Target.of(contender) for contender in contenders]
-        with serving(targets, env, logs=Path(scratch), log=log) as servers:
-            series = load_in_rounds(servers, workloads, settings, log)
-            pids = [server.pid for server in servers]
-    return summarize(series, pids=pids, settings=settings)
 
 
 def load_in_rounds(

@@ -26,6 +26,7 @@ DISTRIBUTIONS = (
     "marshmallow",
     "flask-restx",
     "falcon",
+    "flask-limiter",
 )
 
 

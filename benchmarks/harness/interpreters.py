@@ -1,16 +1,11 @@
-"""Cold start and footprint: a fresh interpreter that builds one app and exits.
+"""Fresh interpreters that build an app and exit: their time and peak memory.
 
-For each contender, ``python -c`` imports it and builds its app (for
-mything, ``import mything; mything.MyThing()``), then exits. The wall time
-from spawning the interpreter to its exit, and its peak resident memory,
-are measured in interleaved rounds. ``python -c pass`` is measured
-alongside as the floor.
-
-A subject may also go one step further, as the notes section's do: build
-the app on a prepared database and answer its first authenticated request
-through the WSGI callable, in the same interpreter
-(:func:`first_request_code`), which is what a worker that has just started
-does before it can serve anyone.
+A :class:`Subject` is the code one ``python -c`` runs; :func:`measure` runs
+every subject in interleaved rounds, timing each from spawn to exit and
+reading its peak resident memory. A subject may go one step further than
+building its app: answer its first request through the WSGI callable in the
+same interpreter (:func:`first_request_code`), which is what a worker that
+has just started does before it can serve anyone.
 
 The peak memory is the child's own ``VmHWM`` from ``/proc/self/status``,
 printed as its last act. ``ru_maxrss`` will not do: Linux carries the
@@ -28,18 +23,17 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .apps import BASELINE, Contender
+from .contenders import BASELINE
 from .stats import median, paired_ratio
 from .wsgi import Request
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60.0
 
 #: Appended to every subject's code: report the peak resident memory.
@@ -119,17 +113,6 @@ def spawn(code: str, *, cwd: str, env: dict[str, str]) -> tuple[float, int]:
     if peak is None:
         raise RuntimeError(f"python -c {code!r} did not report its memory")
     return seconds, int(peak.group(1))
-
-
-def run(
-    contenders: list[Contender], rounds: int, log: Callable[[str], None]
-) -> dict[str, Any]:
-    """Start every contender ``rounds`` times, interleaved, and summarize."""
-    subjects = [Subject("python", "python -c pass", "pass")]
-    subjects += [Subject(c.key, c.label, c.startup_code) for c in contenders]
-    with tempfile.TemporaryDirectory(prefix="mything-bench-") as scratch:
-        measure(subjects, rounds, log, cwd=scratch)
-    return summarize(subjects)
 
 
 def measure(

@@ -17,29 +17,23 @@ made for the run and dropped after it, even when the run fails.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sqlite3
-import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-import sqlalchemy
-
-from mything.db import get_database
-
-from .data import SLUG, USER, Tenant, bulk_insert_notes, make_tenant
-from .settings import Settings
-from .stats import median, paired_ratio
-from .wsgi import Request, call, time_requests
-
-DEFAULT_POSTGRESQL = os.environ.get(
-    "TEST_MYTHING_POSTGRESQL_URI", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from ..harness.databases import (
+    postgresql_schema,
+    server_version,
+    shown,
+    sqlite_database,
+    unreachable,
 )
+from ..harness.settings import Settings
+from ..harness.stats import median, paired_ratio
+from ..harness.tenant import SLUG, USER, Tenant, bulk_insert_notes, make_tenant
+from ..harness.wsgi import Request, call, time_requests
+
 PAGE = 20
 #: The page size used to walk to the deep cursors (mything's maximum).
 WALK_PAGE = 100
@@ -50,33 +44,6 @@ MAX_DEPTH_RATIO = 1.5
 def depths_for(notes: int) -> tuple[int, int, int]:
     """Return the depths measured in a list of ``notes`` notes."""
     return (0, notes // 20, notes - notes // 20)
-
-
-@contextlib.contextmanager
-def sqlite_database(name: str = "depth.db") -> Iterator[str]:
-    """Yield the URI of a SQLite file in a directory removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix="mything-bench-") as scratch:
-        yield f"sqlite:///{Path(scratch) / name}"
-
-
-@contextlib.contextmanager
-def postgresql_schema(uri: str) -> Iterator[str]:
-    """Yield a URI whose search path is a new schema, dropped afterwards."""
-    name = f"mything_bench_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(uri)
-    try:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'CREATE SCHEMA "{name}"')
-        try:
-            url = sqlalchemy.make_url(uri).update_query_dict(
-                {"options": f"-csearch_path={name}"}
-            )
-            yield url.render_as_string(hide_password=False)
-        finally:
-            with admin.begin() as connection:
-                connection.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
-    finally:
-        admin.dispose()
 
 
 def find_cursors(tenant: Tenant, depths: tuple[int, ...]) -> dict[int, str | None]:
@@ -104,16 +71,6 @@ def page_request(tenant: Tenant, cursor: str | None) -> Request:
     )
 
 
-def server_version(tenant: Tenant) -> str:
-    """Return the database server's version."""
-    engine = get_database(tenant.thing.flask_app).engine
-    if engine.dialect.name == "sqlite":
-        return f"SQLite {sqlite3.sqlite_version}"
-    with engine.connect() as connection:
-        version = connection.exec_driver_sql("SHOW server_version").scalar_one()
-    return f"PostgreSQL {version}"
-
-
 def measure(
     name: str, uri: str, settings: Settings, log: Callable[[str], None]
 ) -> dict[str, Any]:
@@ -137,7 +94,7 @@ def measure(
             for depth, request in requests.items():
                 timing = time_requests(tenant.thing, request, settings.depth_batch)
                 samples[depth].append(timing.wall)
-        return summarize(name, server_version(tenant), samples)
+        return summarize(name, server_version(uri), samples)
     finally:
         tenant.close()
 
@@ -166,24 +123,12 @@ def summarize(
     }
 
 
-def unreachable(uri: str) -> str | None:
-    """Return why the database at ``uri`` cannot be reached, or ``None``."""
-    engine = sqlalchemy.create_engine(uri)
-    try:
-        with engine.connect():
-            return None
-    except sqlalchemy.exc.OperationalError as exc:
-        return str(exc.orig).strip()
-    finally:
-        engine.dispose()
-
-
 def run(
     settings: Settings, log: Callable[[str], None], *, postgresql: str | None
 ) -> dict[str, Any]:
     """Measure SQLite, and PostgreSQL at ``postgresql`` if it is reachable."""
     backends = []
-    with sqlite_database() as uri:
+    with sqlite_database("depth.db") as uri:
         backends.append(measure("SQLite", uri, settings, log))
     if postgresql:
         reason = unreachable(postgresql)
@@ -191,7 +136,7 @@ def run(
             with postgresql_schema(postgresql) as uri:
                 backends.append(measure("PostgreSQL", uri, settings, log))
         else:
-            shown = sqlalchemy.make_url(postgresql).render_as_string(hide_password=True)
-            log(f"skipping PostgreSQL: cannot reach {shown}: {reason}")
-            backends.append({"name": "PostgreSQL", "skipped": f"cannot reach {shown}"})
+            where = shown(postgresql)
+            log(f"skipping PostgreSQL: cannot reach {where}: {reason}")
+            backends.append({"name": "PostgreSQL", "skipped": f"cannot reach {where}"})
     return {"notes": settings.notes, "page": PAGE, "backends": backends}

@@ -35,32 +35,29 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
-import os
-import sqlite3
 import tempfile
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy
-
-from .data import SLUG, USER, Tenant, bench_config, make_tenant
-from .depth import sqlite_database, unreachable
-from .inprocess import LISTED_NOTES, NEW_NOTE, batch_size, timings
-from .peers import notes_flask_sqlalchemy, notes_raw
-from .serving import Target, load_in_rounds, server_env, serving, wrk_version
-from .serving import summarize as summarize_loads
-from .settings import Settings
-from .startup import Subject, first_request_code, measure
-from .startup import summarize as summarize_starts
-from .stats import paired_ratio
-from .wsgi import Request, Timing, WSGIApp, call, time_requests
-
-DEFAULT_MYSQL = os.environ.get(
-    "TEST_MYTHING_MYSQL_URI", "mysql+pymysql://root@127.0.0.1:3306/test"
+from ..harness.databases import (
+    scratch_database,
+    server_version,
+    skip_reason,
+    sqlite_database,
 )
+from ..harness.interpreters import Subject, first_request_code, measure
+from ..harness.interpreters import summarize as summarize_starts
+from ..harness.servers import Target, load_in_rounds, server_env, serving, wrk_version
+from ..harness.servers import summarize as summarize_loads
+from ..harness.settings import Settings
+from ..harness.stats import paired_ratio
+from ..harness.tenant import SLUG, USER, Tenant, bench_config, make_tenant
+from ..harness.wsgi import Request, Timing, WSGIApp, call, time_requests
+from ..peers import notes_flask_sqlalchemy, notes_raw
+from .inprocess import LISTED_NOTES, NEW_NOTE, batch_size, timings
+
 PAGE = "GET /orgs/<slug>/notes?limit=20"
 ONE = "GET /orgs/<slug>/notes/<id>"
 CREATE = "POST /orgs/<slug>/notes"
@@ -206,23 +203,6 @@ def check_answers(apps: dict[str, WSGIApp], requests: dict[str, Request]) -> Non
             raise RuntimeError(f"a new note reads {answers[MYTHING.key]!r}")
 
 
-def server_version(uri: str) -> str:
-    """Return the database server's name and version."""
-    url = sqlalchemy.make_url(uri)
-    if url.get_backend_name() == "sqlite":
-        return f"SQLite {sqlite3.sqlite_version}"
-    engine = sqlalchemy.create_engine(url)
-    try:
-        with engine.connect() as connection:
-            version = str(connection.exec_driver_sql("SELECT VERSION()").scalar_one())
-    finally:
-        engine.dispose()
-    if url.get_backend_name() == "postgresql":
-        return f"PostgreSQL {version.split()[1]}"
-    name = "MariaDB" if "mariadb" in version.lower() else "MySQL"
-    return f"{name} {version.split('-')[0]}"
-
-
 def measure_database(
     name: str, uri: str, settings: Settings, log: Callable[[str], None]
 ) -> dict[str, Any]:
@@ -280,48 +260,6 @@ def summarize(cases: list[Case]) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-@contextlib.contextmanager
-def scratch_database(admin_uri: str) -> Iterator[str]:
-    """Yield the URI of a new database on ``admin_uri``'s server, dropped afterwards."""
-    name = f"mything_bench_notes_{uuid.uuid4().hex[:12]}"
-    url = sqlalchemy.make_url(admin_uri)
-    postgresql = url.get_backend_name() == "postgresql"
-    admin = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            charset = "" if postgresql else " CHARACTER SET utf8mb4"
-            connection.exec_driver_sql(f"CREATE DATABASE {name}{charset}")
-        try:
-            yield url.set(database=name).render_as_string(hide_password=False)
-        finally:
-            # Every connection of the run is closed by now; FORCE ends any
-            # that a failure left open.
-            force = " WITH (FORCE)" if postgresql else ""
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f"DROP DATABASE {name}{force}")
-    finally:
-        admin.dispose()
-
-
-def with_pymysql(uri: str) -> str:
-    """Return ``uri`` with PyMySQL as its driver if it names none."""
-    url = sqlalchemy.make_url(uri)
-    if url.drivername in ("mysql", "mariadb"):
-        url = url.set(drivername=f"{url.drivername}+pymysql")
-    return url.render_as_string(hide_password=False)
-
-
-def skip_reason(uri: str | None) -> str | None:
-    """Return why the database at ``uri`` is left out, or ``None`` if it can be used."""
-    if uri is None:
-        return "not asked for"
-    reason = unreachable(uri)
-    if reason is None:
-        return None
-    shown = sqlalchemy.make_url(uri).render_as_string(hide_password=True)
-    return f"cannot reach {shown}: {reason.splitlines()[0]}"
 
 
 def run_inprocess(

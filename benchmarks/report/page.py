@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .apps import BENCH_RATELIMIT
-from .report import COMMAND, FINDINGS, SECTIONS, section_text, table, targets_table
+from ..harness.contenders import BENCH_RATELIMIT
+from .tables import COMMAND, FINDINGS, SECTIONS, section_text, table, targets_table
 
 INTRO = f"""\
 This page is written by the benchmark suite in `benchmarks/`. To measure
@@ -26,6 +26,19 @@ It rewrites this page and `docs/performance.png`. `--only inprocess http`
 runs some sections, `--output-dir DIR` writes elsewhere, `--json FILE`
 keeps every sample and `--render FILE` writes the page again from it
 (after editing `benchmarks/findings.md`, say); `--help` lists the rest.
+
+The suite is laid out by role. `benchmarks/run.py` is the command above
+and `benchmarks/profile.py` shows where a request's time goes;
+`benchmarks/sections/` holds one module per section of this page;
+`benchmarks/harness/` runs and times the apps (settings, WSGI calls,
+gunicorn and wrk, fresh interpreters, scratch databases, statistics, the
+machine's description, and the data, made through mything's Python API);
+`benchmarks/report/` writes the tables, this page and the chart;
+`benchmarks/peers/` holds the apps mything is compared with, each on its
+own. `benchmarks/findings.md` records what each measured speed trick
+saves, one anchor per trick, for the `# PERF:` comments in the code. The
+soak test, `python -m benchmarks.soak`, lives apart in `benchmarks/soak/`
+and is not part of a run.
 """
 
 METHOD = """\
@@ -61,7 +74,12 @@ two tags each. A batch is sized to take about the same time for every app;
 `CPU µs` is the CPU time of the benchmark process per request, counting all
 its threads (a rate limiter's too) and no other process, so it stays
 steady while other work shares the machine; `wall µs` is the clock. The
-ratios are of CPU times.
+ratios are of CPU times. `× Flask` is to bare Flask + voluptuous;
+`× contract` is to the same `/add` contract written by hand in Flask
+(`benchmarks/peers/flask_contract.py`): Flask + voluptuous with
+Flask-Limiter as its documentation sets it up (memory storage, moving
+window, its headers on), a request-id hook and `nosniff`. Both are
+measured in the same rounds as mything.
 """,
     "http": """\
 Each app runs under its own gunicorn (2 sync workers, bound to 127.0.0.1);
@@ -73,8 +91,9 @@ client shares the machine's cores with the servers, as it does on any
 single-host load test.
 """,
     "depth": """\
-One organization holds the notes (inserted in bulk, each with one tag,
-followed by `ANALYZE`); the pages are `GET /orgs/<slug>/notes?limit=20`
+One organization holds the notes (one made through the Python API, then
+copied in bulk by SQL, each copy with one tag, followed by `ANALYZE`); the
+pages are `GET /orgs/<slug>/notes?limit=20`
 through the WSGI callable, authenticated, at the start of the list and
 with the cursors found by following `next_cursor` from the start. Keyset
 pagination should make the deepest page cost no more than 1.5× the first.

@@ -9,7 +9,10 @@ sample, the mean time per request of that batch.
 
 The main number is the CPU time of this process per request (every thread,
 no other process), which a busy machine disturbs far less than the clock;
-the wall time is kept beside it. Ratios are of CPU times.
+the wall time is kept beside it. Ratios are of CPU times, each to two
+references measured in the same rounds: bare Flask + voluptuous, and
+mything's ``/add`` contract written by hand in Flask
+(:mod:`benchmarks.peers.flask_contract`).
 """
 
 from __future__ import annotations
@@ -22,11 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .apps import BASELINE, Contender
-from .data import SLUG, Tenant, make_tenant
-from .settings import Settings
-from .stats import median, paired_ratio
-from .wsgi import Request, Timing, WSGIApp, call, time_requests
+from ..harness.contenders import BASELINE, CONTRACT, Contender
+from ..harness.settings import Settings
+from ..harness.stats import median, paired_ratio
+from ..harness.tenant import SLUG, Tenant, make_tenant
+from ..harness.wsgi import Request, Timing, WSGIApp, call, time_requests
 
 ADD_QUERY = Request("GET", "/add", "a=1&b=2")
 ADD_BODY = Request("POST", "/add", body=b'{"a": 1, "b": 2}')
@@ -138,13 +141,19 @@ def timings(batch: int, cpu: list[float], wall: list[float]) -> dict[str, Any]:
     }
 
 
-def summarize(cases: list[Case]) -> dict[str, Any]:
-    """Return medians in microseconds and CPU-time ratios to the baseline."""
-    baselines = {
+def cpu_samples(cases: list[Case], key: str) -> dict[str, list[float]]:
+    """Return the CPU samples of contender ``key``, by workload."""
+    return {
         case.workload: [sample.cpu for sample in case.samples]
         for case in cases
-        if case.contender.key == BASELINE
+        if case.contender.key == key
     }
+
+
+def summarize(cases: list[Case]) -> dict[str, Any]:
+    """Return medians in microseconds and CPU-time ratios to both references."""
+    baselines = cpu_samples(cases, BASELINE)
+    contracts = cpu_samples(cases, CONTRACT)
     rows = []
     for case in cases:
         cpu = [sample.cpu for sample in case.samples]
@@ -155,8 +164,12 @@ def summarize(cases: list[Case]) -> dict[str, Any]:
             "workload": case.workload,
             **timings(case.batch, cpu, wall),
             "ratio": None,
+            "contract_ratio": None,
         }
         if case.workload in baselines:
             row["ratio"] = paired_ratio(cpu, baselines[case.workload]).to_dict()
+        if case.workload in contracts:
+            contract = paired_ratio(cpu, contracts[case.workload])
+            row["contract_ratio"] = contract.to_dict()
         rows.append(row)
     return {"cases": rows}

@@ -16,6 +16,9 @@ from typing import Any
 
 #: The contender every ratio is relative to: bare Flask with voluptuous.
 BASELINE = "flask"
+#: The second reference of ``/add``: mything's contract written by hand in
+#: Flask (rate limits and their headers, request ids, ``nosniff``).
+CONTRACT = "contract"
 
 #: The rate limit mything runs with in the benchmarks: on, counted in memory,
 #: and high enough that no benchmark request is ever refused.
@@ -66,6 +69,12 @@ CONTENDERS = (
     Contender("mything", "mything", None),
     Contender("raw", "raw WSGI", "raw_wsgi"),
     Contender("flask", "Flask + voluptuous", "flask_voluptuous"),
+    Contender(
+        CONTRACT,
+        "Flask, contract by hand",
+        "flask_contract",
+        (("flask_limiter", "flask-limiter"),),
+    ),
     Contender("apiflask", "APIFlask", "apiflask_app", (("apiflask", "apiflask"),)),
     Contender(
         "smorest", "flask-smorest", "smorest_app", (("flask_smorest", "flask-smorest"),)
