@@ -10,6 +10,7 @@ with only mything's own dependencies too. The HTTP tests need wrk.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -24,6 +25,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+FINDINGS = ROOT / "benchmarks" / "findings.md"
 REQUIRE_SERVICES = os.environ.get("TEST_MYTHING_REQUIRE_SERVICES") == "1"
 needs_wrk = pytest.mark.skipif(
     shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)"
@@ -53,6 +55,20 @@ def run_smoke(output: Path, *args: str) -> dict:
     return json.loads((output / "results.json").read_text())
 
 
+def heading_anchor(heading: str) -> str:
+    """Return the link anchor Markdown gives a heading (GitHub's rule)."""
+    kept = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return kept.replace(" ", "-")
+
+
+def test_every_perf_comment_points_at_a_finding() -> None:
+    headings = re.findall(r"^#+ (.+)$", FINDINGS.read_text(), re.MULTILINE)
+    anchors = {heading_anchor(heading) for heading in headings}
+    for path in sorted((ROOT / "mything").rglob("*.py")):
+        for anchor in re.findall(r"findings\.md#([\w-]+)", path.read_text()):
+            assert anchor in anchors, f"{path.name}: no finding #{anchor}"
+
+
 def process_group_exists(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -68,6 +84,11 @@ def test_in_process_depth_and_startup_sections(tmp_path: Path) -> None:
     for contender in ("mything", "raw", "flask"):
         assert (contender, "GET /add") in measured
         assert (contender, "POST /add") in measured
+    if importlib.util.find_spec("flask_limiter") is not None:
+        # The contract by hand is a second reference, measured in the same run.
+        ours = [c for c in results["inprocess"]["cases"] if c["contender"] == "mything"]
+        assert ("contract", "GET /add") in measured
+        assert all(c["contract_ratio"] for c in ours if c["workload"].endswith("/add"))
     assert ("mything", "POST /orgs/<slug>/notes") in measured
     backends = {b["name"]: b for b in results["depth"]["backends"]}
     assert [page["depth"] for page in backends["SQLite"]["pages"]] == [0, 100, 1900]
