@@ -32,7 +32,7 @@ from werkzeug.routing import BaseConverter
 from werkzeug.utils import find_modules, import_string
 
 from . import access, auth, cli, cors, db, logs, metrics, ratelimit
-from .config import load_config
+from .config import CheckedConfig
 from .credentials import User
 from .encoding import SafeJSONProvider
 from .errors import handle_database_error, register_error_handlers
@@ -80,6 +80,7 @@ class NoSessions(SessionInterface):
 class ApiFlask(Flask):
     """A Flask app whose views return :class:`ApiResult` objects."""
 
+    config_class = CheckedConfig
     json_provider_class = SafeJSONProvider
     request_class = ApiRequest
     response_class = ApiResponse
@@ -87,6 +88,8 @@ class ApiFlask(Flask):
 
     #: The :class:`~mything.thing.MyThing` that owns this app, if any.
     my_thing: Any = None
+
+    config: CheckedConfig
 
     def make_response(self, rv: Any) -> ApiResponse:
         """Build the response for a view's or error handler's return value.
@@ -135,7 +138,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> ApiFlask:
     # "/orgs//notes" is a 404 in JSON, not Werkzeug's HTML redirect to a
     # merged path.
     app.url_map.merge_slashes = False
-    app.config.update(load_config(config))
+    app.config.load(config)
     # A JSON API answers errors as JSON even in debug or testing mode; letting
     # them propagate would hand them to the server's HTML error page.
     app.config["PROPAGATE_EXCEPTIONS"] = False

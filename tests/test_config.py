@@ -1,12 +1,21 @@
-"""Configuration: defaults, four sources in order, and bad values refused at start."""
+"""Configuration: defaults, four sources in order, and bad values refused at start.
+
+Also: unknown keys refused with the nearest known one, changes after creation
+checked, and the README's table written from the one declaration.
+"""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from helpers.processes import gunicorn
 
 from mything import ConfigError, MyThing, create_app
+from mything.config import FIELDS, settings_of
+
+README = Path(__file__).parent.parent / "README.md"
 
 
 @pytest.fixture(autouse=True)
@@ -106,10 +115,10 @@ def test_booleans_from_the_environment(monkeypatch, raw, value):
     assert create_app().config["TRUST_REMOTE_USER"] is value
 
 
-def test_keys_mything_does_not_know_pass_through():
-    config = create_app({"TESTING": True, "HOST_SETTING": "kept"}).config
+def test_flasks_own_settings_pass_through():
+    config = create_app({"TESTING": True, "SECRET_KEY": "kept"}).config
     assert config["TESTING"] is True
-    assert config["HOST_SETTING"] == "kept"
+    assert config["SECRET_KEY"] == "kept"
 
 
 @pytest.mark.parametrize(
@@ -174,6 +183,12 @@ def test_a_postgresql_uri_from_the_environment_uses_psycopg(monkeypatch):
         ({"MYTHING_MAX_PAGE_SIZE": "10"}, None, "PAGE_SIZE"),
         ({}, {"PAGE_SIZE": 0}, "PAGE_SIZE"),
         ({}, {"PAGE_SIZE": "20"}, "PAGE_SIZE"),
+        ({}, {"PAGE_SIZE": True}, "PAGE_SIZE"),
+        ({}, {"TRUST_REMOTE_USER": "yes"}, "TRUST_REMOTE_USER"),
+        ({}, {"RATELIMIT": 600}, "RATELIMIT"),
+        ({}, {"DATABASE_URI": None}, "DATABASE_URI"),
+        ({}, {"CORS_ORIGINS": 5}, "CORS_ORIGINS"),
+        ({}, {"DATABASE_TIMEOUT": "10"}, "DATABASE_TIMEOUT"),
         ({}, {"TRUSTED_PROXIES": -1}, "TRUSTED_PROXIES"),
         ({}, {"RATELIMIT": "lots"}, "RATELIMIT"),
         ({}, {"RATELIMIT_STORAGE_URI": "nowhere://"}, "RATELIMIT_STORAGE_URI"),
@@ -245,3 +260,159 @@ def test_token_lifetimes_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("MYTHING_TOKEN_MAX_DAYS", "60")
     config = create_app().config
     assert (config["TOKEN_DEFAULT_DAYS"], config["TOKEN_MAX_DAYS"]) == (30, 60)
+
+
+@pytest.mark.parametrize(
+    ("environment", "config", "named", "nearest"),
+    [
+        ({}, {"TRUST_REMOTE_USERS": True}, "TRUST_REMOTE_USERS", "TRUST_REMOTE_USER"),
+        ({}, {"SECRET_KYE": "x"}, "SECRET_KYE", "SECRET_KEY"),
+        (
+            {"MYTHING_RATELIMT": "5/minute"},
+            None,
+            "MYTHING_RATELIMT",
+            "MYTHING_RATELIMIT",
+        ),
+        ({"MYTHING_PAGESIZE": "5"}, None, "MYTHING_PAGESIZE", "MYTHING_PAGE_SIZE"),
+    ],
+)
+def test_an_unknown_key_stops_creation_naming_the_nearest_known_one(
+    monkeypatch, environment, config, named, nearest
+):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as refused:
+        create_app(config)
+    (line,) = str(refused.value).splitlines()
+    assert re.search(rf"\b{named}\b", line), line
+    assert re.search(rf"\b{nearest}\b", line), line
+
+
+@pytest.mark.parametrize("suffix", [".py", ".toml"])
+def test_an_unknown_key_in_the_config_file_names_the_file(
+    tmp_path, monkeypatch, suffix
+):
+    (tmp_path / f"settings{suffix}").write_text("MAX_PAGESIZE = 50\n")
+    monkeypatch.setenv("MYTHING_CONFIG", str(tmp_path / f"settings{suffix}"))
+    with pytest.raises(ConfigError) as refused:
+        create_app()
+    (line,) = str(refused.value).splitlines()
+    assert "MAX_PAGESIZE" in line
+    assert "MYTHING_CONFIG" in line
+    assert re.search(r"\bMAX_PAGE_SIZE\b", line), line
+
+
+def test_an_unknown_key_like_no_other_points_to_the_list_of_settings():
+    with pytest.raises(ConfigError, match="README") as refused:
+        create_app({"HOST_SETTING": "kept"})
+    assert "HOST_SETTING" in str(refused.value)
+
+
+@pytest.mark.slow
+def test_an_unknown_variable_stops_gunicorn_naming_it_and_the_nearest(tmp_path):
+    misspelt = {"MYTHING_RATELIMT": "5/minute"}
+    with pytest.raises(RuntimeError) as stopped:
+        with gunicorn("mything:MyThing()", env=misspelt, cwd=tmp_path):
+            pass
+    status, *output = str(stopped.value).splitlines()
+    assert status.startswith("server exited with ")
+    assert status != "server exited with 0:"
+    named = [line for line in output if line.startswith("unknown environment")]
+    assert named, output
+    assert "MYTHING_RATELIMT" in named[0]
+    assert "MYTHING_RATELIMIT?" in named[0]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("PAGE_SIZE", 0),
+        ("PAGE_SIZE", 101),
+        ("MAX_PAGE_SIZE", "ten"),
+        ("MAX_PAGE_SIZE", 10),
+        ("RATELIMIT", "lots"),
+        ("TRUST_REMOTE_USER", "yes"),
+        ("MAX_CONTENT_LENGTH", -1),
+    ],
+)
+@pytest.mark.parametrize("how", ["item", "update"])
+def test_a_bad_change_after_creation_is_refused_and_requests_go_on(
+    thing, client, alice, key, value, how
+):
+    config = thing.flask_app.config
+    with pytest.raises(ConfigError) as refused:
+        if how == "item":
+            config[key] = value
+        else:
+            config.update({key: value})
+    (line,) = str(refused.value).splitlines()
+    assert re.search(rf"\b{key}\b", line), line
+    assert config[key] != value
+    response = client.get("/orgs", headers=alice.headers)
+    assert response.status_code == 200
+
+
+def test_settings_that_must_agree_may_change_together(thing, client, alice):
+    thing.flask_app.config.update(PAGE_SIZE=150, MAX_PAGE_SIZE=200)
+    assert settings_of(thing.flask_app).page_size == 150
+    assert client.get("/orgs?limit=200", headers=alice.headers).status_code == 200
+
+
+def test_a_setting_read_once_cannot_be_changed_after_creation(thing):
+    config = thing.flask_app.config
+    with pytest.raises(ConfigError, match="RATELIMIT_ENABLED.*read once"):
+        config["RATELIMIT_ENABLED"] = False
+    # Setting it again to what it is changes nothing, so it is not refused.
+    config["RATELIMIT_ENABLED"] = True
+    assert settings_of(thing.flask_app).ratelimit_enabled is True
+
+
+def test_a_host_may_add_keys_of_its_own_after_creation(thing):
+    thing.flask_app.config["HOST_SETTING"] = "kept"
+    assert thing.flask_app.config["HOST_SETTING"] == "kept"
+
+
+def test_the_settings_are_typed_and_follow_a_change():
+    app = create_app({"PAGE_SIZE": 7})
+    assert settings_of(app).page_size == 7
+    app.config["PAGE_SIZE"] = 9
+    assert settings_of(app).page_size == 9
+    assert settings_of(app).auto_upgrade is True
+
+
+def test_secrets_are_left_out_of_the_settings_repr():
+    app = create_app(
+        {
+            "DATABASE_URI": "postgresql://mything:hunter2@db.example/mything",
+            "METRICS_TOKEN": "a-scraper-token-of-length",
+        }
+    )
+    shown = repr(settings_of(app))
+    assert "hunter2" not in shown
+    assert "a-scraper-token-of-length" not in shown
+
+
+def shown(default: object) -> str:
+    """Write a default as the README's table does."""
+    if default is None:
+        return "none"
+    if default in ("", []):
+        return "empty"
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    if isinstance(default, float):
+        return f"`{default:g}`"
+    return f"`{default}`"
+
+
+def test_the_readme_lists_every_setting_as_declared():
+    rows = [
+        f"| `{key}` | {shown(field.metadata['default'])} "
+        f"| {field.metadata['description']} "
+        f"| {'read once' if field.metadata['read_once'] else 'may change'} |"
+        for key, field in FIELDS.items()
+    ]
+    readme = README.read_text().splitlines()
+    start = readme.index("| key | default | meaning | after creation |") + 2
+    table = readme[start : start + len(rows) + 1]
+    assert table == [*rows, ""], "\n".join(rows)
