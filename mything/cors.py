@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING
 from flask import current_app, request
 from werkzeug.exceptions import MethodNotAllowed
 
+from .config import settings_of
 from .errors import ApiException
 from .results import ApiResult
 
@@ -158,8 +159,8 @@ class CorsPolicy:
 
 
 def init_app(app: Flask) -> None:
-    """Apply ``app.config["CORS_ORIGINS"]`` to ``app``; nothing if it is empty."""
-    origins = app.config["CORS_ORIGINS"]
+    """Apply ``CORS_ORIGINS`` to ``app``; nothing if it is empty."""
+    origins = settings_of(app).cors_origins
     if not origins:
         return
     policy = CorsPolicy(origins)

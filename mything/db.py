@@ -59,6 +59,7 @@ from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from . import migrations
+from .config import settings_of
 from .errors import Unavailable
 from .migrations import Status
 from .tables import settings
@@ -411,11 +412,12 @@ def _begin_immediate(connection: Connection) -> None:
 
 def init_app(app: Flask) -> None:
     """Give ``app`` its database, check its schema, and release connections."""
+    checked = settings_of(app)
     database = Database(
-        app.config["DATABASE_URI"],
-        schema=app.config["DATABASE_SCHEMA"],
-        timeout=app.config["DATABASE_TIMEOUT"],
-        auto_upgrade=app.config["AUTO_UPGRADE"],
+        checked.database_uri,
+        schema=checked.database_schema,
+        timeout=checked.database_timeout,
+        auto_upgrade=bool(checked.auto_upgrade),
     )
     if click.get_current_context(silent=True) is None:
         # Commands (mything db upgrade above all) must start on a database

@@ -45,6 +45,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
+from .config import settings_of
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -224,7 +225,7 @@ def init_app(app: Flask) -> Metrics | None:
     Call it after :func:`mything.access.init_app`, whose measurement it
     uses. The metrics are kept as ``app.extensions["mything.metrics"]``.
     """
-    if not app.config["METRICS_ENABLED"]:
+    if not settings_of(app).metrics_enabled:
         return None
     # Checked before prometheus_client is imported: it reads the variable
     # once, at import, to choose how values are kept.

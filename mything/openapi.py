@@ -26,6 +26,7 @@ from flask import current_app, request
 from voluptuous_openapi import UNSUPPORTED, OpenApiVersion, convert
 
 from . import conditional, idempotency
+from .config import settings
 from .endpoints import Endpoint, endpoint_of
 from .schemas import ERROR
 from .validators import Validator
@@ -211,9 +212,7 @@ def _condition_parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
 
 def _requires_if_match(endpoint: Endpoint) -> bool:
     # Writes without If-Match are a 428 where the app requires it.
-    return bool(
-        endpoint.preconditions == "write" and current_app.config["REQUIRE_IF_MATCH"]
-    )
+    return bool(endpoint.preconditions == "write" and settings().require_if_match)
 
 
 _CONDITION_DESCRIPTIONS = {

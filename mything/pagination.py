@@ -22,10 +22,10 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import ColumnElement, Row, Select, bindparam
 
+from .config import settings
 from .db import get_database, get_db
 from .errors import ValidationError
 from .tables import MAX_ID
@@ -69,7 +69,7 @@ def page_parameters(
     ``scope=None`` the caller checks the returned scope itself
     (:func:`check_scope`), once it knows the listing's.
     """
-    size: int = limit or current_app.config["PAGE_SIZE"]
+    size = limit or settings().page_size
     cursor_scope = None
     if not cursor:
         start: int | str = MAX_ID if descending else ""

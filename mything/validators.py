@@ -9,7 +9,7 @@ Schema of what it accepts, for the OpenAPI document::
     TITLE.json_schema()     # {"type": "string", "minLength": 1, ...}
 
 Some limits are the app's settings (``MAX_PAGE_SIZE``, ``TOKEN_MAX_DAYS``);
-their validators read them from ``current_app`` when they run, and describe
+their validators read them from the app's settings when they run, and describe
 them when the document is built.
 """
 
@@ -19,8 +19,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
 from voluptuous import Invalid, MultipleInvalid
+
+from .config import settings
 
 #: The largest integer every JSON parser reads exactly (JavaScript's
 #: ``Number.MAX_SAFE_INTEGER``); larger operands are refused, not rounded.
@@ -213,13 +214,14 @@ def up_to_setting(validator: Validator, setting: str) -> Validator:
 
     def check(value: object) -> int:
         number: int = validator(value)
-        maximum = current_app.config[setting]
+        maximum: int = getattr(settings(), setting.lower())
         if not 1 <= number <= maximum:
             raise Invalid(f"must be between 1 and {maximum}")
         return number
 
     def describe() -> JSONSchema:
-        return {"type": "integer", "minimum": 1, "maximum": current_app.config[setting]}
+        maximum = getattr(settings(), setting.lower())
+        return {"type": "integer", "minimum": 1, "maximum": maximum}
 
     return Validator(check, describe)
 

@@ -13,6 +13,7 @@ import hmac
 
 from flask import Blueprint, Response, current_app, request
 
+from ..config import settings
 from ..endpoints import undocumented
 from ..errors import Unauthorized
 from ..ratelimit import unlimited
@@ -28,7 +29,7 @@ ENABLED_BY = "METRICS_ENABLED"
 @undocumented
 def scrape() -> Response:
     """The metrics in the Prometheus text format (or OpenMetrics, if asked)."""
-    token = current_app.config["METRICS_TOKEN"]
+    token = settings().metrics_token
     if token and not _sends_token(token):
         raise Unauthorized("A valid metrics token is required.")
     metrics = current_app.extensions["mything.metrics"]
