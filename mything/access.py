@@ -25,7 +25,7 @@ Headers, tokens, query strings and bodies are never part of it.
 ``wsgi_app``, so it times everything Flask does, including the rate limit
 that may refuse a request before any view runs. It reads what mything
 learned about the request from the request object (``request.url_rule``,
-``request.authentication``), which Werkzeug keeps in the environ: building
+``request.caller``), which Werkzeug keeps in the environ: building
 the record never queries the database. Other parts of mything (the metrics)
 listen to the same measurement instead of timing requests again.
 """
@@ -39,7 +39,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .credentials import User
 from .requestid import request_id
 
 if TYPE_CHECKING:
@@ -135,7 +134,7 @@ def describe(
     """
     request = sent.get("request")
     rule = getattr(request, "url_rule", None)
-    authentication = getattr(request, "authentication", None)
+    caller = getattr(request, "caller", None)
     status = int(sent["status"][:3]) if sent else 500
     length = next(
         (
@@ -153,7 +152,7 @@ def describe(
         status=status,
         duration=duration,
         request_id=request_id(environ),
-        user=authentication.name if isinstance(authentication, User) else None,
+        user=caller.name if caller is not None else None,
         response_bytes=int(length) if length is not None else None,
     )
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, request
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -31,14 +31,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter
 from werkzeug.utils import find_modules, import_string
 
-from . import access, auth, cli, cors, db, logs, metrics, ratelimit
-from .config import CheckedConfig
-from .credentials import User
+from . import access, cli, cors, db, edge, logs, metrics, ratelimit
+from .config import CheckedConfig, settings_of
 from .encoding import SafeJSONProvider
 from .errors import handle_database_error, register_error_handlers
 from .requestid import request_id
 from .results import ApiResult
-from .wrappers import ApiRequest, ApiResponse, current_request
+from .wrappers import ApiRequest, ApiResponse
 
 
 class IdConverter(BaseConverter):
@@ -111,18 +110,12 @@ class ApiFlask(Flask):
             response = super().make_response(rv)
         # Flask turns anything a view returns into its response_class.
         assert isinstance(response, ApiResponse)
-        current = current_request()
         headers = response.headers
-        # Appended in one slice assignment, which checks each value as add()
-        # does, in one call instead of one per header (~0.4 µs less).
-        headers[len(headers) :] = [
-            ("X-Content-Type-Options", "nosniff"),
-            ("X-Request-ID", request_id(current.environ)),
-            *current.rate_limit_headers,
-        ]
-        if isinstance(current.authentication, User):
-            # A caller's own data must not be kept by shared caches. (Only a
-            # caller already known: building a response never queries.)
+        headers.add("X-Content-Type-Options", "nosniff")
+        headers.add("X-Request-ID", request_id(request.environ))
+        headers.extend(request.rate_limit_headers)
+        if request.caller is not None:
+            # A caller's own data must not be kept by shared caches.
             headers["Cache-Control"] = "no-store"
         return response
 
@@ -146,16 +139,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> ApiFlask:
     db.init_app(app)
     register_error_handlers(app)
     register_blueprints(app)
-    # The before-request hooks run in this order: count the request against
-    # its caller's limit, answer CORS preflights, refuse bad credentials.
     ratelimit.init_app(app)
     cors.init_app(app)
-    auth.init_app(app)
+    # The one before-request function: see mything.edge for what it runs.
+    edge.init_app(app)
     cli.register_commands(app)
     access.init_app(app)
     metrics.init_app(app)
-    if app.config["TRUSTED_PROXIES"]:
-        hops = app.config["TRUSTED_PROXIES"]
+    hops = settings_of(app).trusted_proxies
+    if hops:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             _keep_mount_prefix(app.wsgi_app),
             x_for=hops,
@@ -192,5 +184,6 @@ def register_blueprints(app: Flask) -> None:
     for name in find_modules("mything.blueprints"):
         module = import_string(name)
         switch = getattr(module, "ENABLED_BY", None)
-        if hasattr(module, "blueprint") and (switch is None or app.config[switch]):
+        enabled = switch is None or getattr(settings_of(app), switch.lower())
+        if hasattr(module, "blueprint") and enabled:
             app.register_blueprint(module.blueprint)

@@ -15,11 +15,9 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy.exc import DBAPIError
 
-from . import credentials, migrations, services
+from . import admin, migrations
 from .db import get_database, transaction
 from .errors import ApiException, ConfigError
-from .schemas import ADMIN_TOKEN, NEW_USER
-from .validation import validate, validate_arguments
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -91,7 +89,7 @@ def _migrate(operation: Callable[[], T]) -> T:
 @with_appcontext
 def create_user_command(name: str) -> None:
     """Create the user NAME."""
-    _run(lambda: services.create_user(validate(NEW_USER, {"name": name})["name"]))
+    _run(lambda: admin.create_user(name))
     click.echo(f"Created the user {name}.")
 
 
@@ -113,14 +111,12 @@ def create_token_command(
     name: str, label: str | None, scope: str | None, expires_in_days: int | None
 ) -> None:
     """Print a new API token for the user NAME (it is shown only once)."""
-
-    def operation() -> str:
-        clean = validate_arguments(
-            ADMIN_TOKEN, name=label, scope=scope, expires_in_days=expires_in_days
+    secret = _run(
+        lambda: admin.create_token(
+            name, label=label, scope=scope, expires_in_days=expires_in_days
         )
-        return credentials.create_token(name, label=clean.pop("name"), **clean)
-
-    click.echo(_run(operation))
+    )
+    click.echo(secret)
 
 
 @click.command("list-tokens")
@@ -128,27 +124,17 @@ def create_token_command(
 @with_appcontext
 def list_tokens_command(name: str) -> None:
     """List the tokens of the user NAME, newest first (never their secrets)."""
-    user = credentials.find_user(name)
-    if user is None:
-        raise click.ClickException(f"There is no user {name!r}.")
-    rows = []
-    cursor = None
-    while True:
-        page = credentials.list_tokens(user, limit=100, cursor=cursor)
-        rows += [
-            [
-                str(token["id"]),
-                token["scope"],
-                _minute(token["created_at"]),
-                _minute(token["expires_at"]),
-                _minute(token["last_used_at"]),
-                token["name"],
-            ]
-            for token in page["items"]
+    rows = [
+        [
+            str(token["id"]),
+            token["scope"],
+            _minute(token["created_at"]),
+            _minute(token["expires_at"]),
+            _minute(token["last_used_at"]),
+            token["name"],
         ]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+        for token in _run(lambda: admin.list_tokens(name))
+    ]
     header = ["ID", "SCOPE", "CREATED", "EXPIRES", "LAST USED", "NAME"]
     widths = [max(len(row[column]) for row in [header, *rows]) for column in range(5)]
     for row in [header, *rows]:
@@ -166,7 +152,7 @@ def _minute(moment: str | None) -> str:
 @with_appcontext
 def revoke_token_command(token_id: int) -> None:
     """Revoke the token ID (see list-tokens); it stops working at once."""
-    _run(lambda: credentials.revoke_any_token(token_id))
+    _run(lambda: admin.revoke_token(token_id))
     click.echo(f"Revoked the token {token_id}.")
 
 

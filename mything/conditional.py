@@ -1,7 +1,8 @@
-"""Conditional requests on notes: ETags, ``If-None-Match`` and ``If-Match``.
+"""Conditional requests on versioned resources: ETags, ``If-None-Match``, ``If-Match``.
 
-A note's ``version`` is 1 when it is created and grows by one with every
-change. Its ETag is made from its id and that version, so it changes with
+A versioned resource (a note, today) answers with an ``id`` and a
+``version`` that is 1 when it is created and grows by one with every
+change. Its ETag is made from the two (:func:`etag`), so it changes with
 every change and only then (RFC 9110, section 13)::
 
     GET   /orgs/acme/notes/7                       200  ETag: "7-3"
@@ -15,7 +16,7 @@ writes (``UPDATE ... WHERE id = :id AND version = :expected``), so there is
 no moment between the check and the write in which another write can slip.
 
 Views opt in with two decorators: :func:`conditional_read` on a ``GET`` of
-a note, :func:`conditional_write` on a ``PATCH`` or ``DELETE``. Both leave
+the resource, :func:`conditional_write` on a ``PATCH`` or ``DELETE``. Both leave
 a note on the view for the OpenAPI document. Headers that are not valid
 lists of entity tags are a 400 (``invalid_precondition``), not a guess.
 """
@@ -31,7 +32,7 @@ from typing import Any, TypeVar
 from flask import request
 
 from .endpoints import endpoint_of
-from .errors import ApiException, PreconditionFailed
+from .errors import InvalidPrecondition, PreconditionFailed
 from .results import ApiResult
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,19 +51,18 @@ _ONE_TAG = re.compile(_ENTITY_TAG)
 #: OpenAPI document states them (so that generated clients send only these).
 HEADER_PATTERN = r'^(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)$'
 
-# The opaque part of mything's own tags: "<note id>-<version>".
-_NOTE_TAG = re.compile(r"([1-9][0-9]{0,18})-([1-9][0-9]{0,18})")
+# The opaque part of mything's own tags: "<resource id>-<version>".
+_OUR_TAG = re.compile(r"([1-9][0-9]{0,18})-([1-9][0-9]{0,18})")
 
 
-class InvalidPrecondition(ApiException):
-    """A conditional header that mything cannot read, or that does not apply."""
+def etag(resource_id: int, version: int) -> str:
+    """Return the strong ETag of a resource at a version: ``"<id>-<version>"``."""
+    return f'"{resource_id}-{version}"'
 
-    code = "invalid_precondition"
 
-
-def note_etag(note: Mapping[str, Any]) -> str:
-    """Return the strong ETag of a note (as serialized): ``"<id>-<version>"``."""
-    return f'"{note["id"]}-{note["version"]}"'
+def etag_of(resource: Mapping[str, Any]) -> str:
+    """Return the ETag of a resource as the API shows it (``id`` and ``version``)."""
+    return etag(resource["id"], resource["version"])
 
 
 @dataclass(frozen=True)
@@ -90,26 +90,26 @@ class Condition:
 
 @dataclass(frozen=True)
 class Precondition:
-    """What a write may overwrite: any existing note, or one of ``versions``."""
+    """What a write may overwrite: any existing version, or one of ``versions``."""
 
     versions: frozenset[int] = frozenset()
     any: bool = False
 
     @classmethod
-    def from_condition(cls, condition: Condition, *, note_id: int) -> Precondition:
-        """Return the versions of note ``note_id`` that ``condition`` matches.
+    def from_condition(cls, condition: Condition, *, resource_id: int) -> Precondition:
+        """Return the versions of resource ``resource_id`` that ``condition`` matches.
 
-        Tags that are weak, or name another note, match no version.
+        Tags that are weak, or name another resource, match no version.
         """
         versions = set()
         for weak, opaque in condition.tags:
-            match = _NOTE_TAG.fullmatch(opaque)
-            if not weak and match and int(match[1]) == note_id:
+            match = _OUR_TAG.fullmatch(opaque)
+            if not weak and match and int(match[1]) == resource_id:
                 versions.add(int(match[2]))
         return cls(frozenset(versions), condition.any)
 
     def allows(self, version: int) -> bool:
-        """Return whether a note at ``version`` may be written."""
+        """Return whether the resource at ``version`` may be written."""
         return self.any or version in self.versions
 
 
@@ -132,8 +132,7 @@ def parse_condition(value: str, *, header: str) -> Condition:
 def read_condition(header: str) -> Condition | None:
     """Return the parsed ``header`` of the current request, or ``None``."""
     # Read from the environ, where the server put it: request.headers would
-    # first build a view of every header for the one. (One read through
-    # Flask's proxy costs less than current_request() here.)
+    # first build a view of every header for the one.
     key = "HTTP_" + header.upper().replace("-", "_")
     value = request.environ.get(key)
     return None if value is None else parse_condition(value, header=header)
@@ -144,11 +143,11 @@ def _opaque(etag: str) -> str:
 
 
 def conditional_read(view: F) -> F:
-    """Answer a view's note with its ETag, and honour the conditional headers.
+    """Answer a view's resource with its ETag, and honour the conditional headers.
 
     ``If-Match`` that does not match is a 412; ``If-None-Match`` that matches
-    is a 304 with no body, which saves a client that has the current note
-    from downloading it again.
+    is a 304 with no body, which saves a client that has the current
+    version from downloading it again.
     """
 
     @functools.wraps(view)
@@ -156,45 +155,52 @@ def conditional_read(view: F) -> F:
         if_match = read_condition("If-Match")
         if_none_match = read_condition("If-None-Match")
         result: ApiResult = view(*args, **kwargs)
-        etag = note_etag(result.value)
+        tag = etag_of(result.value)
         # RFC 9110 section 13.2.2: If-Match first, then If-None-Match.
-        if if_match is not None and not if_match.matches_strongly(etag):
+        if if_match is not None and not if_match.matches_strongly(tag):
             raise PreconditionFailed()
-        if if_none_match is not None and if_none_match.matches_weakly(etag):
-            return ApiResult(None, 304, headers={"ETag": etag})
-        result.headers["ETag"] = etag
+        if if_none_match is not None and if_none_match.matches_weakly(tag):
+            return ApiResult(None, 304, headers={"ETag": tag})
+        result.headers["ETag"] = tag
         return result
 
     endpoint_of(wrapper).preconditions = "read"
     return wrapper  # type: ignore[return-value]
 
 
-def conditional_write(view: F) -> F:
+def conditional_write(id_argument: str) -> Callable[[F], F]:
     """Pass a write view the ``If-Match`` of the request as ``if_match``.
 
-    ``if_match`` is a :class:`Precondition`, or ``None`` without the header.
-    The service checks it against the note as it writes. ``If-None-Match``
-    is refused: on a write it would mean "only if the note has changed",
-    which is never what a client that sends it means to ask.
+    ``id_argument`` names the view's argument that holds the resource's id
+    (``"note_id"``). ``if_match`` is a :class:`Precondition`, or ``None``
+    without the header; the operation checks it against the resource as it
+    writes. ``If-None-Match`` is refused: on a write it would mean "only if
+    the resource has changed", which is never what a client that sends it
+    means to ask.
     """
 
-    @functools.wraps(view)
-    def wrapper(*args: Any, note_id: int, **kwargs: Any) -> ApiResult:
-        if "HTTP_IF_NONE_MATCH" in request.environ:
-            raise InvalidPrecondition(
-                "If-None-Match is for GET; send If-Match with the ETag you read "
-                "to change or delete a note."
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> ApiResult:
+            if "HTTP_IF_NONE_MATCH" in request.environ:
+                raise InvalidPrecondition(
+                    "If-None-Match is for GET; send If-Match with the ETag you "
+                    "read to change or delete a resource."
+                )
+            condition = read_condition("If-Match")
+            if_match = (
+                None
+                if condition is None
+                else Precondition.from_condition(
+                    condition, resource_id=kwargs[id_argument]
+                )
             )
-        condition = read_condition("If-Match")
-        if_match = (
-            None
-            if condition is None
-            else Precondition.from_condition(condition, note_id=note_id)
-        )
-        result: ApiResult = view(*args, note_id=note_id, if_match=if_match, **kwargs)
-        if result.value is not None:
-            result.headers["ETag"] = note_etag(result.value)
-        return result
+            result: ApiResult = view(*args, if_match=if_match, **kwargs)
+            if result.value is not None:
+                result.headers["ETag"] = etag_of(result.value)
+            return result
 
-    endpoint_of(wrapper).preconditions = "write"
-    return wrapper  # type: ignore[return-value]
+        endpoint_of(wrapper).preconditions = "write"
+        return wrapper  # type: ignore[return-value]
+
+    return decorator

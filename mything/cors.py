@@ -11,7 +11,8 @@ CORS protocol). The host lists the origins it trusts::
 For a request whose ``Origin`` is listed (any origin, with ``*``):
 
 - A **preflight** (``OPTIONS`` with ``Access-Control-Request-Method``) is
-  answered here, before authentication and the rate limit, with 204 and the
+  answered by the edge (:mod:`mything.edge`), before authentication and
+  the rate limit, with 204 and the
   methods the URL routes, the request headers mything reads
   (:data:`ALLOWED_HEADERS`, named one by one: a ``*`` would not cover
   ``Authorization``) and how long the browser may cache the answer. A path
@@ -48,7 +49,7 @@ from flask import current_app, request
 from werkzeug.exceptions import MethodNotAllowed
 
 from .config import settings_of
-from .errors import ApiException
+from .errors import OriginNotAllowed
 from .results import ApiResult
 
 if TYPE_CHECKING:
@@ -84,14 +85,6 @@ EXPOSED_HEADERS = (
 MAX_AGE = 7200
 
 
-class OriginNotAllowed(ApiException):
-    """A preflight from an origin that ``CORS_ORIGINS`` does not list."""
-
-    status = 403
-    code = "origin_not_allowed"
-    message = "This origin may not call this API from a browser."
-
-
 def is_preflight(request: Request) -> bool:
     """Return whether ``request`` is a CORS preflight, sent by a browser."""
     return (
@@ -120,13 +113,11 @@ class CorsPolicy:
         return origin if origin in self.origins else None
 
     def answer_preflight(self) -> ApiResult | None:
-        """Answer a CORS preflight request; let every other request through.
+        """Answer the CORS preflight being made (see :func:`is_preflight`).
 
-        Registered with ``before_request``; returning ``None`` goes on to the
-        view (for a path that does not exist, to its 404).
+        Called by the edge (:mod:`mything.edge`). Returning ``None`` goes on
+        to the view: for a path that does not exist, to its 404.
         """
-        if not is_preflight(request):
-            return None
         if self.allowed_origin() is None:
             raise OriginNotAllowed()
         if request.routing_exception is not None:
@@ -165,5 +156,4 @@ def init_app(app: Flask) -> None:
         return
     policy = CorsPolicy(origins)
     app.extensions["mything.cors"] = policy
-    app.before_request(policy.answer_preflight)
     app.after_request(policy.add_headers)

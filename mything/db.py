@@ -7,6 +7,11 @@ This is the resource pattern of Flask's tutorial, on SQLAlchemy Core::
     commit_db()            # ApiFlask.make_response does this for a success
     close_db()             # at teardown: rolls back anything not committed
 
+What an app context holds (its connection, whether it may write, and what
+runs once the connection is released) lives in one :class:`Resources` on
+``g``. Storage reads no HTTP: the edge (:mod:`mything.edge`) calls
+:func:`read_only` for a request that changes nothing.
+
 Each app owns one :class:`Database` in ``app.extensions["mything.db"]``, so
 two apps in one process never share an engine. The tables are defined in
 :mod:`mything.tables`, and :mod:`mything.migrations` builds and upgrades them.
@@ -42,10 +47,11 @@ import select as io_select
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
-from flask import current_app, g, has_request_context, request
+from flask import current_app, g
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import (
     URL,
@@ -113,7 +119,6 @@ class Database:
         if self._settings is None:
             self.prepare()
         connection = (self.writer if write else self.engine).connect()
-        connection.info["mything.write"] = write
         if not write and self.engine.dialect.name == "postgresql":
             # psycopg sets this on the client; MySQL would need a round trip.
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
@@ -433,16 +438,41 @@ def get_database(app: Flask | None = None) -> Database:
     return database
 
 
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+@dataclass
+class Resources:
+    """What one app context holds of the database, kept on ``g``."""
+
+    #: Whether its connection may write (:func:`read_only` says not).
+    write: bool = True
+    #: The connection, once :func:`get_db` opened it.
+    connection: Connection | None = None
+    #: What :func:`close_db` runs once the connection is released.
+    after_release: list[Callable[[], None]] = field(default_factory=list)
+
+
+def _resources() -> Resources:
+    resources: Resources | None = g.get("mything")
+    if resources is None:
+        resources = g.mything = Resources()
+    return resources
+
+
+def read_only() -> None:
+    """Make the current app context's connection one that only reads.
+
+    Call it before the first :func:`get_db`; the edge does, for requests
+    whose method changes nothing.
+    """
+    _resources().write = False
 
 
 def get_db() -> Connection:
     """Return the connection of the current app context, opening it on first use."""
-    connection: Connection | None = g.get("mything_db")
-    if connection is None:
-        write = not has_request_context() or request.method not in _SAFE_METHODS
-        connection = g.mything_db = get_database().connect(write=write)
-    return connection
+    resources = _resources()
+    if resources.connection is None:
+        write = resources.write
+        resources.connection = get_database().connect(write=write)
+    return resources.connection
 
 
 @contextmanager
@@ -459,7 +489,7 @@ def writing() -> Iterator[Connection]:
     SQLite): read it back inside the block.
     """
     connection = get_db()
-    if connection.info["mything.write"]:
+    if _resources().write:
         with connection.begin_nested():
             yield connection
         return
@@ -494,7 +524,8 @@ def transaction() -> Iterator[None]:
 
 def commit_db() -> None:
     """Commit the work of the current app context, if it used the database."""
-    connection = g.get("mything_db")
+    resources: Resources | None = g.get("mything")
+    connection = resources and resources.connection
     if connection is not None and connection.in_transaction():
         connection.commit()
 
@@ -504,11 +535,12 @@ def close_db(exc: BaseException | None = None) -> None:
 
     What the connection did not commit is rolled back.
     """
-    pop = g.pop  # one lookup of the context's g for both
-    connection = pop("mything_db", None)
-    if connection is not None:
-        connection.close()
-    for callback in pop("mything_after_release", ()):
+    resources: Resources | None = g.pop("mything", None)
+    if resources is None:
+        return
+    if resources.connection is not None:
+        resources.connection.close()
+    for callback in resources.after_release:
         callback()
 
 
@@ -518,4 +550,4 @@ def after_release(callback: Callable[[], None]) -> None:
     For work that needs a transaction of its own once the request's is
     over: on SQLite, the request's connection may hold the write lock.
     """
-    g.setdefault("mything_after_release", []).append(callback)
+    _resources().after_release.append(callback)

@@ -11,7 +11,7 @@ also write down what they mean in the view's :class:`Endpoint`::
     @returns(NOTE, 201)             # response_schema, response_status
     def create_note(caller, slug, **fields): ...
 
-The OpenAPI document, the rate limiter and the authentication hook read it
+The OpenAPI document and the edge (:mod:`mything.edge`) read it
 back with :func:`endpoint_of`; nothing else is attached to view functions.
 The object lives in the function's ``__dict__``, which
 :func:`functools.wraps` carries from each wrapped function to its wrapper,
@@ -44,8 +44,9 @@ class Endpoint:
     response_status: int = 200
     #: Headers a success carries besides the usual ones (``ETag``).
     response_headers: tuple[str, ...] = ()
-    #: False for probes and documentation (:func:`~mything.ratelimit.unlimited`).
-    rate_limited: bool = True
+    #: True for probes and documentation (:func:`public`): no credentials
+    #: are looked at and no limit is charged.
+    public: bool = False
     #: False for answers that are not JSON, such as the docs page.
     documented: bool = True
     #: Whether an ``Idempotency-Key`` makes retries safe.
@@ -81,6 +82,12 @@ def returns(
         return view
 
     return decorator
+
+
+def public(view: F) -> F:
+    """Mark ``view`` as public: probes and documentation answer everyone alike."""
+    endpoint_of(view).public = True
+    return view
 
 
 def undocumented(view: F) -> F:

@@ -9,19 +9,31 @@ Every error response has the same body, built by :meth:`ApiException.to_dict`::
 ``message`` is for people and may improve between releases. Validation
 failures add ``errors``, a list of ``{"path": "tags.0", "message": ...}``.
 
-The hierarchy is small; each subclass only sets defaults::
+Every error mything answers with is a class here, and each class declares
+its ``code`` (a test checks that every code is in ``docs/api.md``). Each
+subclass only sets defaults::
 
-    ApiException                 400 bad_request (or any status you pass)
-     +-- ValidationError         400 validation_error, with .errors
-     +-- Unauthorized            401 unauthorized, WWW-Authenticate: Bearer
-     |    +-- InvalidToken       401 invalid_token (RFC 6750 error="invalid_token")
-     +-- Forbidden               403 forbidden
-     |    +-- InsufficientScope  403 insufficient_scope (a read token that writes)
-     +-- NotFound                404 not_found
-     +-- Conflict                409 conflict
-     +-- PreconditionFailed      412 precondition_failed
-     +-- PreconditionRequired    428 precondition_required
-     +-- Unavailable             503 unavailable, Retry-After
+    ApiException                     400 bad_request (or any status you pass)
+     +-- ValidationError             400 validation_error, with .errors
+     +-- InvalidJSON                 400 invalid_json
+     +-- InvalidContentType          400 invalid_content_type
+     +-- InvalidPrecondition         400 invalid_precondition
+     +-- InvalidIdempotencyKey       400 invalid_idempotency_key
+     +-- Unauthorized                401 unauthorized, WWW-Authenticate: Bearer
+     |    +-- InvalidToken           401 invalid_token (RFC 6750 error="invalid_token")
+     +-- Forbidden                   403 forbidden
+     |    +-- InsufficientScope      403 insufficient_scope (a read token that writes)
+     |    +-- OriginNotAllowed       403 origin_not_allowed (a CORS preflight)
+     +-- NotFound                    404 not_found
+     +-- MethodNotAllowed            405 method_not_allowed, with Allow
+     +-- Conflict                    409 conflict
+     +-- PreconditionFailed          412 precondition_failed
+     +-- PayloadTooLarge             413 payload_too_large
+     +-- KeyReused                   422 idempotency_key_reused
+     +-- PreconditionRequired        428 precondition_required
+     +-- RateLimited                 429 rate_limited, Retry-After
+     +-- InternalError               500 internal_error
+     +-- Unavailable                 503 unavailable, Retry-After
 
 Werkzeug's HTTP errors (404, 405, 413, ...), database outages and unhandled
 exceptions are translated into the same shape by :func:`register_error_handlers`,
@@ -46,31 +58,10 @@ from .results import ApiResult
 if TYPE_CHECKING:
     from flask import Flask
 
-#: Stable codes for the statuses mything answers with. Any other status gets
-#: its HTTP reason phrase in snake case (422 -> "unprocessable_content").
-CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    412: "precondition_failed",
-    413: "payload_too_large",
-    422: "unprocessable_content",
-    428: "precondition_required",
-    429: "rate_limited",
-    500: "internal_error",
-    503: "unavailable",
-}
 
-
-def code_for_status(status: int) -> str:
-    """Return the stable error code for an HTTP status."""
-    try:
-        return CODES[status]
-    except KeyError:
-        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+def _code_of_status(status: int) -> str:
+    """Return a code for a status no class here answers with: its phrase."""
+    return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
 
 
 class ConfigError(click.ClickException, ValueError):
@@ -92,7 +83,7 @@ class ApiException(Exception):
 
     status: int = 400
     message: str = "Bad request."
-    code: str | None = None
+    code: str = "bad_request"
     #: Headers every response of this error carries (``headers`` adds more).
     default_headers: Mapping[str, str] = {}
 
@@ -109,7 +100,10 @@ class ApiException(Exception):
             self.message = message
         if status is not None:
             self.status = status
-        self.code = code or self.code or code_for_status(self.status)
+        if code is not None:
+            self.code = code
+        elif status is not None and status != type(self).status:
+            self.code = _code_of_status(status)
         self.errors = [dict(error) for error in errors] if errors else None
         self.headers = {**self.default_headers, **(headers or {})}
         super().__init__(self.message)
@@ -160,6 +154,33 @@ class ValidationError(ApiException):
         super().__init__(message, **kwargs)
 
 
+class InvalidJSON(ApiException):
+    """The body is not JSON, or not a JSON object."""
+
+    code = "invalid_json"
+    message = "The request body must be a JSON object."
+
+
+class InvalidContentType(ApiException):
+    """A body sent without ``Content-Type: application/json``."""
+
+    code = "invalid_content_type"
+    message = "The request body must be JSON, sent with Content-Type: application/json."
+
+
+class InvalidPrecondition(ApiException):
+    """A conditional header that mything cannot read, or that does not apply."""
+
+    code = "invalid_precondition"
+
+
+class InvalidIdempotencyKey(ApiException):
+    """An ``Idempotency-Key`` that is not 1 to 255 visible ASCII characters."""
+
+    code = "invalid_idempotency_key"
+    message = "Idempotency-Key must be 1 to 255 visible ASCII characters."
+
+
 #: The protection space of every mything challenge (RFC 6750, section 3).
 REALM = "mything"
 
@@ -172,6 +193,7 @@ class Unauthorized(ApiException):
     """
 
     status = 401
+    code = "unauthorized"
     message = "A valid bearer token is required."
     default_headers = {"WWW-Authenticate": f'Bearer realm="{REALM}"'}
 
@@ -199,6 +221,7 @@ class Forbidden(ApiException):
     """The caller is known but may not do this."""
 
     status = 403
+    code = "forbidden"
     message = "You are not allowed to do this."
 
 
@@ -214,17 +237,34 @@ class InsufficientScope(Forbidden):
     }
 
 
+class OriginNotAllowed(Forbidden):
+    """A CORS preflight from an origin that ``CORS_ORIGINS`` does not list."""
+
+    code = "origin_not_allowed"
+    message = "This origin may not call this API from a browser."
+
+
 class NotFound(ApiException):
     """The resource does not exist, or the caller may not know that it does."""
 
     status = 404
+    code = "not_found"
     message = "Not found."
+
+
+class MethodNotAllowed(ApiException):
+    """The URL exists, but not for this method; ``Allow`` lists those it has."""
+
+    status = 405
+    code = "method_not_allowed"
+    message = "The method is not allowed for the requested URL."
 
 
 class Conflict(ApiException):
     """The request conflicts with the current state (a taken slug, ...)."""
 
     status = 409
+    code = "conflict"
     message = "The request conflicts with the current state."
 
 
@@ -232,22 +272,64 @@ class PreconditionFailed(ApiException):
     """An ``If-Match`` names a version that is no longer the current one."""
 
     status = 412
-    message = "The note has changed since you read it; read it again and retry."
+    code = "precondition_failed"
+    message = "The resource has changed since you read it; read it again and retry."
+
+
+class PayloadTooLarge(ApiException):
+    """A body over ``MAX_CONTENT_LENGTH``."""
+
+    status = 413
+    code = "payload_too_large"
+    message = "The request body is too large."
+
+
+class KeyReused(ApiException):
+    """An ``Idempotency-Key`` already used for a different request."""
+
+    status = 422
+    code = "idempotency_key_reused"
+    message = "This Idempotency-Key was used for a different request."
 
 
 class PreconditionRequired(ApiException):
     """A write came without ``If-Match`` where the server requires one."""
 
     status = 428
-    message = "Send If-Match with the ETag of the note you read."
+    code = "precondition_required"
+    message = "Send If-Match with the ETag of the resource you read."
+
+
+class RateLimited(ApiException):
+    """The caller made too many requests; ``Retry-After`` says when to retry."""
+
+    status = 429
+    code = "rate_limited"
+    message = "Too many requests; retry later."
+
+
+class InternalError(ApiException):
+    """A bug: the body says only that, the log has the traceback."""
+
+    status = 500
+    code = "internal_error"
+    message = "Internal Server Error"
 
 
 class Unavailable(ApiException):
     """A backing service (the database) does not answer; retry later."""
 
     status = 503
+    code = "unavailable"
     message = "The service is temporarily unavailable."
     default_headers = {"Retry-After": "5"}
+
+
+#: The class that answers each status Werkzeug raises for itself.
+_BY_STATUS = {
+    error.status: error
+    for error in (NotFound, MethodNotAllowed, PayloadTooLarge, InternalError)
+}
 
 
 def handle_api_exception(error: ApiException) -> ApiResult:
@@ -267,6 +349,9 @@ def handle_http_exception(error: HTTPException) -> ApiResult:
     message = error.description or HTTPStatus(status).phrase
     if status >= 500:
         message = HTTPStatus(status).phrase
+    known = _BY_STATUS.get(status)
+    if known is not None:
+        return known(message, headers=headers).to_result()
     return ApiException(message, status, headers=headers).to_result()
 
 
@@ -296,7 +381,7 @@ def handle_unexpected_exception(error: Exception) -> ApiResult:
         request_id(request.environ),
         exc_info=error,
     )
-    return ApiException("Internal Server Error", 500).to_result()
+    return InternalError().to_result()
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -34,11 +34,11 @@ from flask import request
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .credentials import User
 from .db import get_db
 from .encoding import dumps, loads
 from .endpoints import endpoint_of
-from .errors import ApiException
+from .errors import InvalidIdempotencyKey, KeyReused
+from .operations.users import User
 from .results import ApiResult
 from .tables import idempotency_keys, utcnow
 
@@ -56,14 +56,6 @@ _VALID_KEY = re.compile(KEY_PATTERN)
 
 # The response headers worth replaying; the rest are made anew.
 _STORED_HEADERS = ("Location", "ETag")
-
-
-class KeyReused(ApiException):
-    """The key was already used for a different request."""
-
-    status = 422
-    code = "idempotency_key_reused"
-    message = "This Idempotency-Key was used for a different request."
 
 
 def idempotent(view: F | None = None, /, *, never_stored: Sequence[str] = ()) -> Any:
@@ -84,10 +76,7 @@ def idempotent(view: F | None = None, /, *, never_stored: Sequence[str] = ()) ->
         if key is None:
             return view(*args, caller=caller, **kwargs)
         if not _VALID_KEY.fullmatch(key):
-            raise ApiException(
-                f"{HEADER} must be 1 to 255 visible ASCII characters.",
-                code="invalid_idempotency_key",
-            )
+            raise InvalidIdempotencyKey()
         fingerprint = _fingerprint()
         stored = _claim(caller, key, fingerprint)
         if stored is not None:

@@ -154,7 +154,7 @@ def _operation(
             },
         }
     operation["security"] = [{"bearerAuth": []}] if endpoint.requires_auth else []
-    limited = limited and endpoint.rate_limited
+    limited = limited and not endpoint.public
     operation["responses"] = _responses(endpoint, limited=limited)
     return operation
 

@@ -16,10 +16,11 @@ Every limited response carries the limit in two conventions::
     RateLimit-Policy: "default";q=600;w=60
     RateLimit: "default";r=599;t=60
 
-and a caller over the limit gets a 429 with ``Retry-After``. Probes and
-documentation (views marked :func:`unlimited`) are never limited, nor are
-CORS preflights: the browser sends one before the request it asks about,
-which is counted itself.
+and a caller over the limit gets a 429 with ``Retry-After``. The edge
+(:mod:`mything.edge`) charges each request once it knows the caller. Public
+views (probes and documentation) are never limited, nor are the CORS
+preflights that mything answers: the browser sends one before the request it
+asks about, which is counted itself.
 
 If the storage fails while running (Redis restarts), mything fails *open*:
 requests are served without a limit and without limit headers, and a
@@ -34,25 +35,19 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
-from flask import Flask, current_app
+from flask import current_app, request
 from limits import RateLimitItem, parse_many
 from limits.errors import ConfigurationError, StorageError
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from .auth import current_user
-from .cors import is_preflight
-from .endpoints import endpoint_of
-from .errors import ApiException, ConfigError
-from .wrappers import current_request
+from .config import settings_of
+from .errors import ConfigError, RateLimited
 
 if TYPE_CHECKING:
-    from .wrappers import ApiRequest
-
-F = TypeVar("F", bound=Callable[..., Any])
+    from flask import Flask
 
 # How long a request may wait for Redis before the limit is skipped.
 STORAGE_TIMEOUT = 0.5
@@ -60,13 +55,8 @@ STORAGE_TIMEOUT = 0.5
 WARNING_INTERVAL = 30.0
 
 
-class RateLimited(ApiException):
-    """The caller made too many requests; ``Retry-After`` says when to retry."""
-
-    status = 429
-    message = "Too many requests; retry later."
-
-
+# PERF: a deque per caller instead of limits' memory storage
+# (benchmarks/findings.md#localwindow).
 class LocalWindow:
     """A moving window counted in this process, for ``memory://``.
 
@@ -139,19 +129,14 @@ class RateLimiter:
         self._limit = str(item.amount)
         self._policy = f'"default";q={item.amount};w={seconds}'
         self._last_warning = 0.0
-        #: Endpoints never limited (filled in by :func:`init_app`).
-        self.unlimited_endpoints: set[str | None] = set()
 
-    def check(self) -> None:
+    def charge(self) -> None:
         """Charge the current request to its caller; raise a 429 past the limit.
 
-        Registered by :func:`init_app` as the app's first before-request
-        hook. The request keeps its rate limit headers, for its response.
+        Called by the edge once the caller is known. The request keeps its
+        rate limit headers, for its response.
         """
-        request = current_request()
-        if request.endpoint in self.unlimited_endpoints or is_preflight(request):
-            return
-        request.rate_limit_headers = self.hit(caller_key(request)) or ()
+        request.rate_limit_headers = self.hit(caller_key()) or ()
 
     def hit(self, key: str) -> list[tuple[str, str]] | None:
         """Charge one request to ``key`` and return its rate limit headers.
@@ -187,17 +172,9 @@ class RateLimiter:
 
 
 def _parse_limit(limit: str) -> RateLimitItem:
-    try:
-        items = parse_many(limit)
-    except ValueError:
-        items = []
-    if len(items) != 1 or items[0].amount < 1:
-        raise ConfigError(
-            f"invalid configuration value for RATELIMIT: cannot use {limit!r} "
-            "as a rate limit (write one positive limit, like '600/minute' or "
-            "'10 per second')"
-        )
-    return items[0]
+    # The setting was checked (mything.config.rate_limit): one positive limit.
+    [item] = parse_many(limit)
+    return item
 
 
 def _connect(storage_uri: str, key_prefix: str) -> Storage:
@@ -226,39 +203,25 @@ def _connect(storage_uri: str, key_prefix: str) -> Storage:
     return storage
 
 
-def unlimited(view: F) -> F:
-    """Mark ``view`` as never rate limited (health probes, documentation)."""
-    endpoint_of(view).rate_limited = False
-    return view
-
-
-def caller_key(request: ApiRequest) -> str:
-    """Return what ``request`` is counted against."""
-    user = current_user(request)
-    if user is not None:
-        return f"user:{user.id}"
+def caller_key() -> str:
+    """Return what the current request is counted against."""
+    caller = request.caller
+    if caller is not None:
+        return f"user:{caller.id}"
     return f"addr:{request.remote_addr or 'unknown'}"
 
 
 def init_app(app: Flask) -> None:
-    """Charge every request of ``app`` to its caller, if rate limiting is enabled.
+    """Give ``app`` its rate limiter, if rate limiting is enabled.
 
-    Call it after the blueprints are registered (the endpoints of views
-    marked :func:`unlimited` are collected here, once) and before any other
-    before-request hook, so that a request is counted before anything else
-    runs. The limiter is kept as ``app.extensions["mything.ratelimit"]``.
+    The limiter is kept as ``app.extensions["mything.ratelimit"]``, where
+    the edge finds it.
     """
-    if not app.config["RATELIMIT_ENABLED"]:
+    checked = settings_of(app)
+    if not checked.ratelimit_enabled:
         return
-    limiter = RateLimiter(
-        app.config["RATELIMIT"],
-        app.config["RATELIMIT_STORAGE_URI"],
-        key_prefix=app.config["RATELIMIT_KEY_PREFIX"],
+    app.extensions["mything.ratelimit"] = RateLimiter(
+        checked.ratelimit,
+        checked.ratelimit_storage_uri,
+        key_prefix=checked.ratelimit_key_prefix,
     )
-    limiter.unlimited_endpoints = {
-        endpoint
-        for endpoint, view in app.view_functions.items()
-        if not endpoint_of(view).rate_limited
-    }
-    app.extensions["mything.ratelimit"] = limiter
-    app.before_request(limiter.check)

@@ -21,14 +21,26 @@ and commits when the operation succeeds, exactly like a request.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import credentials, schemas, services
+from . import admin, schemas
 from .app import create_app
+from .blueprints import demo as demo_views
+from .blueprints import me as me_views
+from .blueprints import members as members_views
+from .blueprints import notes as notes_views
+from .blueprints import orgs as orgs_views
+from .blueprints import tokens as tokens_views
 from .conditional import Precondition
+from .config import settings_of
 from .db import get_database, transaction
+from .endpoints import endpoint_of
 from .errors import NotFound, Unauthorized
+from .operations import demo, notes, organizations, tokens, users
+from .operations.notes import NOTE_NOT_FOUND
+from .operations.tokens import TOKEN_NOT_FOUND
 from .validation import validate, validate_arguments, without_none
 from .validators import is_valid
 
@@ -37,8 +49,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-NOTE_NOT_FOUND = "Note not found."
-TOKEN_NOT_FOUND = "Token not found."
+#: What tells "not given" from ``None`` in a deprecated keyword.
+_MISSING: Any = object()
 
 
 class MyThing:
@@ -58,7 +70,7 @@ class MyThing:
         return self.flask_app(environ, start_response)
 
     def __repr__(self) -> str:
-        return f"<MyThing {self.flask_app.config['DATABASE_URI']!r}>"
+        return f"<MyThing {settings_of(self.flask_app).database_uri!r}>"
 
     def run(self, operation: Callable[[], T], /) -> T:
         """Call ``operation`` in an app context of this thing, in a transaction."""
@@ -71,38 +83,43 @@ class MyThing:
 
     def add_numbers(self, a: int, b: int) -> dict[str, int]:
         """Return ``{"sum": a + b}``, like ``POST /add``."""
-        return services.add_numbers(**validate(schemas.ADD_BODY, {"a": a, "b": b}))
+        schema = endpoint_of(demo_views.add_numbers).body_schema
+        return demo.add_numbers(**validate(schema, {"a": a, "b": b}))
 
     def create_user(self, name: str) -> dict[str, str]:
         """Create a user (an administrative operation: no caller is checked)."""
-        clean = validate(schemas.NEW_USER, {"name": name})
-        return self.run(lambda: services.create_user(clean["name"]))
+        return self.run(lambda: admin.create_user(name))
 
     def create_token(
         self,
-        name: str,
+        user: str = _MISSING,
         *,
         label: str | None = None,
         scope: str | None = None,
         expires_in_days: int | None = None,
+        name: str = _MISSING,
     ) -> str:
-        """Issue a token for the user ``name`` and return its secret, shown only once.
+        """Issue a token for the user ``user`` and return its secret, shown only once.
 
         ``label`` names the token (default ``"unnamed"``); ``scope`` is
         ``"read"`` or ``"write"`` (the default); it expires after
-        ``expires_in_days`` (default ``TOKEN_DEFAULT_DAYS``).
+        ``expires_in_days`` (default ``TOKEN_DEFAULT_DAYS``). (``name=``, the
+        user's old keyword, still works in this release, with a warning.)
         """
-
-        def operation() -> str:
-            clean = validate_arguments(
-                schemas.ADMIN_TOKEN,
-                name=label,
-                scope=scope,
-                expires_in_days=expires_in_days,
+        if name is not _MISSING:
+            warnings.warn(
+                "MyThing.create_token(name=...) is now create_token(user=...)",
+                DeprecationWarning,
+                stacklevel=2,
             )
-            return credentials.create_token(name, label=clean.pop("name"), **clean)
-
-        return self.run(operation)
+            user = name
+        if user is _MISSING:
+            raise TypeError("create_token() needs the user the token is for")
+        return self.run(
+            lambda: admin.create_token(
+                user, label=label, scope=scope, expires_in_days=expires_in_days
+            )
+        )
 
     def as_user(self, name: str) -> UserApi:
         """Return the HTTP API as Python calls, made by the user ``name``."""
@@ -112,10 +129,11 @@ class MyThing:
 class UserApi:
     """The operations of the HTTP API, called from Python as one user.
 
-    Arguments are validated by the same schemas as HTTP requests (an
-    argument left as ``None`` gets the schema's default), results equal the
-    HTTP response bodies, and failures raise
-    :class:`~mything.errors.ApiException` with the HTTP status.
+    Each method is the twin of one view, named with ``like=``: its arguments
+    are validated by the schema that view declares (an argument left as
+    ``None`` gets the schema's default), results equal the HTTP response
+    bodies, and failures raise :class:`~mything.errors.ApiException` with
+    the HTTP status. A test fails when a route has no twin here.
     """
 
     def __init__(self, thing: MyThing, name: str) -> None:
@@ -130,36 +148,40 @@ class UserApi:
         operation: Callable[..., T],
         /,
         *path: Any,
-        schema: Any = None,
+        like: Callable[..., Any],
         **arguments: Any,
     ) -> T:
         """Run ``operation(caller, *path, **arguments)`` as this user, in a transaction.
 
-        ``arguments`` are validated by ``schema`` first, as the request body
-        or query of the same HTTP call would be.
+        ``arguments`` are validated first by the body or query schema that
+        the view ``like`` declares, as the same HTTP request would be.
         """
+        endpoint = endpoint_of(like)
+        schema = endpoint.body_schema or endpoint.query_schema
 
         def call() -> T:
-            caller = credentials.find_user(self.name)
+            caller = users.find_user(self.name)
             if caller is None:
                 raise Unauthorized(f"There is no user {self.name!r}.")
-            given = without_none(arguments.items())
-            clean = validate_arguments(schema, **given) if schema else given
+            if schema is None:
+                clean = without_none(arguments.items())
+            else:
+                clean = validate_arguments(schema, **arguments)
             return operation(caller, *path, **clean)
 
         return self.thing.run(call)
 
     def me(self) -> dict[str, Any]:
         """Like ``GET /me``."""
-        return self._call(services.describe_user)
+        return self._call(users.describe_user, like=me_views.me)
 
     def tokens(
         self, *, limit: int | None = None, cursor: str | None = None
     ) -> dict[str, Any]:
         """Like ``GET /me/tokens``: a page of the user's tokens, newest first."""
         return self._call(
-            credentials.list_tokens,
-            schema=schemas.PAGE_QUERY,
+            tokens.list_tokens,
+            like=tokens_views.list_tokens,
             limit=limit,
             cursor=cursor,
         )
@@ -173,8 +195,8 @@ class UserApi:
     ) -> dict[str, Any]:
         """Like ``POST /me/tokens``: the new token, with its secret as ``"token"``."""
         return self._call(
-            credentials.issue_token,
-            schema=schemas.NEW_TOKEN,
+            tokens.issue_token,
+            like=tokens_views.create_token,
             name=name,
             scope=scope,
             expires_in_days=expires_in_days,
@@ -182,19 +204,21 @@ class UserApi:
 
     def token(self, token_id: int) -> dict[str, Any]:
         """Like ``GET /me/tokens/<id>``."""
-        return self._call(credentials.get_token, _id(token_id, missing=TOKEN_NOT_FOUND))
+        token_id = _id(token_id, missing=TOKEN_NOT_FOUND)
+        return self._call(tokens.get_token, token_id, like=tokens_views.get_token)
 
     def revoke_token(self, token_id: int) -> None:
         """Like ``DELETE /me/tokens/<id>``: the token stops working at once."""
-        self._call(credentials.revoke_token, _id(token_id, missing=TOKEN_NOT_FOUND))
+        token_id = _id(token_id, missing=TOKEN_NOT_FOUND)
+        self._call(tokens.revoke_token, token_id, like=tokens_views.revoke_token)
 
     def organizations(
         self, *, limit: int | None = None, cursor: str | None = None
     ) -> dict[str, Any]:
         """Like ``GET /orgs``: a page of the user's organizations."""
         return self._call(
-            services.list_organizations,
-            schema=schemas.PAGE_QUERY,
+            organizations.list_organizations,
+            like=orgs_views.list_organizations,
             limit=limit,
             cursor=cursor,
         )
@@ -202,24 +226,26 @@ class UserApi:
     def create_organization(self, slug: str, *, name: str) -> dict[str, Any]:
         """Like ``POST /orgs``: the user becomes the owner."""
         return self._call(
-            services.create_organization,
-            schema=schemas.NEW_ORGANIZATION,
+            organizations.create_organization,
+            like=orgs_views.create_organization,
             slug=slug,
             name=name,
         )
 
     def organization(self, slug: str) -> dict[str, Any]:
         """Like ``GET /orgs/<slug>``."""
-        return self._call(services.get_organization, slug)
+        return self._call(
+            organizations.get_organization, slug, like=orgs_views.get_organization
+        )
 
     def members(
         self, slug: str, *, limit: int | None = None, cursor: str | None = None
     ) -> dict[str, Any]:
         """Like ``GET /orgs/<slug>/members``."""
         return self._call(
-            services.list_members,
+            organizations.list_members,
             slug,
-            schema=schemas.PAGE_QUERY,
+            like=members_views.list_members,
             limit=limit,
             cursor=cursor,
         )
@@ -229,14 +255,18 @@ class UserApi:
     ) -> dict[str, str]:
         """Like ``POST /orgs/<slug>/members``; owners only."""
 
-        def operation(caller: credentials.User, user: str, role: str) -> dict[str, str]:
-            return services.add_member(caller, slug, user, role=role)
+        def operation(caller: users.User, user: str, role: str) -> dict[str, str]:
+            return organizations.add_member(caller, slug, user, role=role)
 
-        return self._call(operation, schema=schemas.NEW_MEMBER, user=user, role=role)
+        return self._call(
+            operation, like=members_views.add_member, user=user, role=role
+        )
 
     def remove_member(self, slug: str, user: str) -> None:
         """Like ``DELETE /orgs/<slug>/members/<user>``; owners only."""
-        self._call(services.remove_member, slug, user)
+        self._call(
+            organizations.remove_member, slug, user, like=members_views.remove_member
+        )
 
     def notes(
         self,
@@ -248,9 +278,9 @@ class UserApi:
     ) -> dict[str, Any]:
         """Like ``GET /orgs/<slug>/notes``: a page of notes, newest first."""
         return self._call(
-            services.list_notes,
+            notes.list_notes,
             slug,
-            schema=schemas.NOTES_QUERY,
+            like=notes_views.list_notes,
             limit=limit,
             cursor=cursor,
             tag=tag,
@@ -266,9 +296,9 @@ class UserApi:
     ) -> dict[str, Any]:
         """Like ``POST /orgs/<slug>/notes``."""
         return self._call(
-            services.create_note,
+            notes.create_note,
             slug,
-            schema=schemas.NEW_NOTE,
+            like=notes_views.create_note,
             title=title,
             body=body,
             tags=tags,
@@ -276,7 +306,8 @@ class UserApi:
 
     def note(self, slug: str, note_id: int) -> dict[str, Any]:
         """Like ``GET /orgs/<slug>/notes/<id>``."""
-        return self._call(services.get_note, slug, _id(note_id, missing=NOTE_NOT_FOUND))
+        note_id = _id(note_id, missing=NOTE_NOT_FOUND)
+        return self._call(notes.get_note, slug, note_id, like=notes_views.get_note)
 
     def update_note(
         self,
@@ -293,27 +324,26 @@ class UserApi:
         :class:`~mything.errors.ApiException` 412 is raised.
         """
         precondition = _precondition(if_match)
+        note_id = _id(note_id, missing=NOTE_NOT_FOUND)
+        schema = endpoint_of(notes_views.update_note).body_schema
 
-        def operation(caller: credentials.User) -> dict[str, Any]:
-            clean = validate(schemas.NOTE_CHANGES, changes)
-            return services.update_note(
-                caller,
-                slug,
-                _id(note_id, missing=NOTE_NOT_FOUND),
-                if_match=precondition,
-                **clean,
+        def operation(caller: users.User) -> dict[str, Any]:
+            clean = validate(schema, changes)
+            return notes.update_note(
+                caller, slug, note_id, if_match=precondition, **clean
             )
 
-        return self._call(operation)
+        return self._call(operation, like=notes_views.update_note)
 
     def delete_note(
         self, slug: str, note_id: int, *, if_match: int | str | None = None
     ) -> None:
         """Like ``DELETE /orgs/<slug>/notes/<id>``; ``if_match`` as for updates."""
         self._call(
-            services.delete_note,
+            notes.delete_note,
             slug,
             _id(note_id, missing=NOTE_NOT_FOUND),
+            like=notes_views.delete_note,
             if_match=_precondition(if_match),
         )
 

@@ -27,8 +27,7 @@ from voluptuous import Invalid, MultipleInvalid, Schema
 
 from .encoding import JSONDecodeError, loads
 from .endpoints import endpoint_of
-from .errors import ApiException, ValidationError
-from .wrappers import current_request
+from .errors import InvalidContentType, InvalidJSON, ValidationError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,12 +80,8 @@ def argsschema(schema: Schema) -> Callable[[F], F]:
 
 def load_json_body() -> dict[str, Any]:
     """Return the request body as a JSON object, or raise a 400 saying why not."""
-    request = current_request()
     if not request.is_json:
-        raise ApiException(
-            "The request body must be JSON, sent with Content-Type: application/json.",
-            code="invalid_content_type",
-        )
+        raise InvalidContentType()
     # Reading the body enforces MAX_CONTENT_LENGTH (413) before parsing.
     body = request.get_data(cache=False)
     # A body without Content-Length (chunked) is cut off at the limit without
@@ -95,13 +90,9 @@ def load_json_body() -> dict[str, Any]:
     try:
         data = loads(body)
     except JSONDecodeError as exc:
-        raise ApiException(
-            f"The request body is not valid JSON: {exc}.", code="invalid_json"
-        ) from None
+        raise InvalidJSON(f"The request body is not valid JSON: {exc}.") from None
     if not isinstance(data, dict):
-        raise ApiException(
-            "The request body must be a JSON object.", code="invalid_json"
-        )
+        raise InvalidJSON()
     return data
 
 

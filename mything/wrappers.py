@@ -8,30 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
-from flask import Request, Response, request
+from flask import Request, Response
 from werkzeug.datastructures import ImmutableMultiDict
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-    from .credentials import User
     from .errors import Unauthorized
-
-#: What :attr:`ApiRequest.authentication` holds until the request's
-#: credentials have been checked.
-NOT_CHECKED: Any = object()
+    from .operations.users import User
 
 
 class ApiRequest(Request):
     """Flask's request, carrying what mything learns about it while answering.
 
-    The rate limiter and the views find out who is calling, and the limiter
-    counts the call; both are kept here, on the one object that lives
-    exactly as long as the request, so that building the response reads
-    them without another lookup.
+    The edge (:mod:`mything.edge`) finds out who is calling and charges the
+    call to the rate limit; both are kept here, on the one object that
+    lives exactly as long as the request, so that the view, the response
+    and the access record read them without another lookup. This is the
+    one home of what mything knows about a request.
 
     It also reads any query string without failing. Werkzeug keeps
     percent-escapes that are not UTF-8 (``%ff``) as they are, but cannot
@@ -40,9 +37,10 @@ class ApiRequest(Request):
     refuses them like any other wrong value.
     """
 
-    #: Who is calling, once :mod:`mything.auth` has checked: the user, the
-    #: 401 that the credentials earned, or ``None`` without credentials.
-    authentication: User | Unauthorized | None = NOT_CHECKED
+    #: Who is calling, once the edge has asked (``None``: nobody known).
+    caller: User | None = None
+    #: The 401 that failing credentials earned, refused by the edge.
+    credential_error: Unauthorized | None = None
     #: The rate limit headers of the answer, once the request is counted.
     rate_limit_headers: Sequence[tuple[str, str]] = ()
 
@@ -51,22 +49,6 @@ class ApiRequest(Request):
         query = self.query_string.decode("utf-8", "werkzeug.url_quote")
         pairs = parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote")
         return ImmutableMultiDict(pairs)
-
-
-def current_request() -> ApiRequest:
-    """Return the request being answered: the object itself, not Flask's proxy.
-
-    Each attribute read through ``flask.request`` looks the request up in
-    the context again (about half a microsecond). Werkzeug keeps every
-    request in its environ as ``werkzeug.request`` (its ``populate_request``
-    option, on by default), so one lookup finds the object itself, and what
-    is read from it afterwards costs nothing more. (Should anything put
-    another object there, the proxy is returned, which reads the same.)
-    """
-    found = request.environ.get("werkzeug.request")
-    if isinstance(found, ApiRequest):
-        return found
-    return cast(ApiRequest, request)
 
 
 #: The headers that Werkzeug rewrites on their way out (lowercase).
@@ -83,6 +65,9 @@ class ApiResponse(Response):
     It also hands its headers to the server without copying them when
     Werkzeug would not change them: see :meth:`get_wsgi_response`.
     """
+
+    # PERF: the header list is handed over uncopied
+    # (benchmarks/findings.md#uncopied-headers).
 
     default_mimetype = None
 

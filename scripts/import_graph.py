@@ -1,7 +1,7 @@
 """Draw mything's import graph, or check that it has no cycles.
 
 The package's imports read top to bottom: blueprints → the edge (auth,
-validation, limits, idempotency, results) → services → storage → the base
+validation, limits, idempotency, results) → operations → storage → the base
 (errors, config, encoding). This script reads that graph from the code, so
 the picture in ``docs/architecture.md`` is never drawn by hand: run it again
 after changing what imports what, and commit the new picture::
@@ -64,16 +64,20 @@ OUTPUT = ROOT / "docs" / "import-graph.png"
 # the names of its modules. They only colour the picture: the rows come from
 # the imports themselves.
 GROUPS = {
-    "entry points": ("__init__", "__main__", "app", "thing", "cli", "testing"),
+    "entry points": (
+        *("__init__", "__main__", "app", "thing", "cli", "admin", "testing"),
+    ),
     "blueprints": ("blueprints",),
     "edge": (
-        *("auth", "validation", "ratelimit", "idempotency", "results", "cors"),
+        *("edge", "auth", "validation", "ratelimit", "idempotency", "results"),
+        "cors",
         *("conditional", "openapi", "wrappers", "access", "metrics"),
     ),
-    "services": ("services", "credentials", "schemas", "pagination"),
+    "operations": ("operations", "schemas", "pagination"),
     "storage": ("db", "tables", "migrations"),
     "base": (
-        *("errors", "config", "encoding", "tokens", "endpoints", "validators"),
+        *("errors", "config", "encoding", "token_format", "endpoints"),
+        "validators",
         *("logs", "requestid"),
     ),
 }
@@ -81,7 +85,7 @@ COLOURS = {
     "entry points": "#e0e0e0",
     "blueprints": "#cfe2f3",
     "edge": "#d9ead3",
-    "services": "#fff2cc",
+    "operations": "#fff2cc",
     "storage": "#fce5cd",
     "base": "#ead1dc",
 }
@@ -89,7 +93,7 @@ COLOURS = {
 # their modules. The blueprints are one thin module per resource, and what
 # they import is the same for all; Alembic loads the revision scripts (nothing
 # imports them), and every change to the schema adds one.
-MERGED = {"blueprints": True, "migrations.versions": False}
+MERGED = {"blueprints": True, "operations": True, "migrations.versions": False}
 
 # The kinds of imports, from the one that runs first to the one never run.
 KINDS = ("module", "function", "type-checking")

@@ -17,9 +17,10 @@ from helpers.databases import ALL_DATABASES
 from helpers.processes import gunicorn
 from sqlalchemy import text
 
-from mything import ApiException, MyThing, services
+from mything import ApiException, MyThing
 from mything.conditional import Precondition
 from mything.db import commit_db, get_database, get_db
+from mything.operations import notes, organizations, users
 
 pytestmark = [pytest.mark.slow, pytest.mark.databases(*ALL_DATABASES)]
 
@@ -183,7 +184,7 @@ def test_two_owners_removing_each_other_at_once_leave_an_owner(thing, alice, bob
     # alice removes bob, the way a request does, and has not committed yet
     # when bob's removal of alice runs.
     with thing.flask_app.app_context():
-        services.remove_member(services.find_user("alice"), "acme", "bob")
+        organizations.remove_member(users.find_user("alice"), "acme", "bob")
         backend = "postgresql" if get_db().dialect.name == "postgresql" else "mysql"
         pid = get_db().exec_driver_sql(SESSION_ID[backend]).scalar()
         other = threading.Thread(target=bob_removes_alice)
@@ -252,9 +253,9 @@ def test_a_conditional_write_waits_for_a_concurrent_one_and_then_fails(thing, al
     # The first writer has made its change, checked against version 1, and
     # not committed yet when the second, which also read version 1, writes.
     with thing.flask_app.app_context():
-        caller = services.find_user("alice")
+        caller = users.find_user("alice")
         precondition = Precondition(frozenset({1}))
-        services.update_note(
+        notes.update_note(
             caller, "acme", note["id"], if_match=precondition, title="first"
         )
         backend = "postgresql" if get_db().dialect.name == "postgresql" else "mysql"

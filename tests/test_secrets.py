@@ -12,7 +12,7 @@ from helpers.processes import gunicorn
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 
-from mything import tokens
+from mything import token_format as tokens
 
 FAILING_APP = """
 from flask import Blueprint

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from .. import services
 from ..endpoints import returns
+from ..operations import demo
 from ..results import ApiResult
 from ..schemas import ADD_BODY, ADD_QUERY, SUM
 from ..validation import argsschema, dataschema
@@ -18,7 +18,7 @@ blueprint = Blueprint("demo", __name__)
 @returns(SUM)
 def add_numbers_from_query(a: int, b: int) -> ApiResult:
     """Add two integers given as query arguments."""
-    return ApiResult(services.add_numbers(a, b))
+    return ApiResult(demo.add_numbers(a, b))
 
 
 @blueprint.post("/add")
@@ -26,4 +26,4 @@ def add_numbers_from_query(a: int, b: int) -> ApiResult:
 @returns(SUM)
 def add_numbers(a: int, b: int) -> ApiResult:
     """Add two integers given in a JSON object."""
-    return ApiResult(services.add_numbers(a, b))
+    return ApiResult(demo.add_numbers(a, b))

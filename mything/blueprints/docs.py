@@ -32,8 +32,7 @@ from flask import (
     url_for,
 )
 
-from ..endpoints import undocumented
-from ..ratelimit import unlimited
+from ..endpoints import public, undocumented
 
 blueprint = Blueprint("docs", __name__)
 
@@ -75,7 +74,7 @@ PAGE = """\
 
 
 @blueprint.get("/docs")
-@unlimited
+@public
 @undocumented
 def docs_page() -> Response:
     """Return the HTML page that runs Swagger UI on mything's OpenAPI document."""
@@ -90,7 +89,7 @@ def docs_page() -> Response:
 
 
 @blueprint.get("/docs/assets/<path:filename>")
-@unlimited
+@public
 @undocumented
 def asset(filename: str) -> Response:
     """Send one of the files the docs page loads."""

@@ -10,9 +10,8 @@ from flask import Blueprint, current_app
 from sqlalchemy import text
 
 from ..db import get_db
-from ..endpoints import returns
+from ..endpoints import public, returns
 from ..errors import Unavailable
-from ..ratelimit import unlimited
 from ..results import ApiResult
 from ..schemas import STATUS
 
@@ -20,7 +19,7 @@ blueprint = Blueprint("health", __name__)
 
 
 @blueprint.get("/healthz")
-@unlimited
+@public
 @returns(STATUS)
 def healthz() -> ApiResult:
     """Answer as long as the process can serve requests."""
@@ -28,7 +27,7 @@ def healthz() -> ApiResult:
 
 
 @blueprint.get("/readyz")
-@unlimited
+@public
 @returns(STATUS)
 def readyz() -> ApiResult:
     """Answer 200 when the database answers, 503 when it does not."""

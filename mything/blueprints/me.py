@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from .. import services
 from ..auth import authenticated
-from ..credentials import User
 from ..endpoints import returns
+from ..operations import users
+from ..operations.users import User
 from ..results import ApiResult
 from ..schemas import ME
 
@@ -19,4 +19,4 @@ blueprint = Blueprint("me", __name__)
 @returns(ME)
 def me(caller: User) -> ApiResult:
     """Describe the authenticated user."""
-    return ApiResult(services.describe_user(caller))
+    return ApiResult(users.describe_user(caller))

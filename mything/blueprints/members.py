@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import Blueprint
 
-from .. import services
 from ..auth import authenticated
-from ..credentials import User
 from ..endpoints import returns
 from ..idempotency import idempotent
+from ..operations import organizations
+from ..operations.users import User
 from ..results import ApiResult
 from ..schemas import MEMBER, NEW_MEMBER, PAGE_QUERY, page_of
 from ..validation import argsschema, dataschema
@@ -24,7 +24,7 @@ blueprint = Blueprint("members", __name__)
 @returns(page_of(MEMBER))
 def list_members(caller: User, slug: str, **page: Any) -> ApiResult:
     """List the members of an organization, by user name."""
-    result = services.list_members(caller, slug, **page)
+    result = organizations.list_members(caller, slug, **page)
     return ApiResult(result, next_page=result["next_cursor"])
 
 
@@ -35,7 +35,7 @@ def list_members(caller: User, slug: str, **page: Any) -> ApiResult:
 @returns(MEMBER, 201)
 def add_member(caller: User, slug: str, user: str, role: str) -> ApiResult:
     """Add a user to an organization (owners only)."""
-    return ApiResult(services.add_member(caller, slug, user, role=role), 201)
+    return ApiResult(organizations.add_member(caller, slug, user, role=role), 201)
 
 
 @blueprint.delete("/orgs/<slug>/members/<user>")
@@ -43,5 +43,5 @@ def add_member(caller: User, slug: str, user: str, role: str) -> ApiResult:
 @returns(None, 204)
 def remove_member(caller: User, slug: str, user: str) -> ApiResult:
     """Remove a user from an organization (owners only; not the last owner)."""
-    services.remove_member(caller, slug, user)
+    organizations.remove_member(caller, slug, user)
     return ApiResult(None, 204)

@@ -14,9 +14,8 @@ import hmac
 from flask import Blueprint, Response, current_app, request
 
 from ..config import settings
-from ..endpoints import undocumented
+from ..endpoints import public, undocumented
 from ..errors import Unauthorized
-from ..ratelimit import unlimited
 
 blueprint = Blueprint("metrics", __name__)
 
@@ -25,7 +24,7 @@ ENABLED_BY = "METRICS_ENABLED"
 
 
 @blueprint.get("/metrics")
-@unlimited
+@public
 @undocumented
 def scrape() -> Response:
     """The metrics in the Prometheus text format (or OpenMetrics, if asked)."""

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ..ratelimit import unlimited
+from ..endpoints import public
 from ..results import ApiResult
 
 blueprint = Blueprint("openapi", __name__)
 
 
 @blueprint.get("/openapi.json")
-@unlimited
+@public
 def openapi_document() -> ApiResult:
     """The OpenAPI document of every endpoint, generated from its schemas."""
     # Imported on first use: most processes never serve the document, and

@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import Blueprint, url_for
 
-from .. import services
 from ..auth import authenticated
-from ..credentials import User
 from ..endpoints import returns
 from ..idempotency import idempotent
+from ..operations import organizations
+from ..operations.users import User
 from ..results import ApiResult
 from ..schemas import NEW_ORGANIZATION, ORGANIZATION, PAGE_QUERY, page_of
 from ..validation import argsschema, dataschema
@@ -24,7 +24,7 @@ blueprint = Blueprint("orgs", __name__)
 @returns(page_of(ORGANIZATION))
 def list_organizations(caller: User, **page: Any) -> ApiResult:
     """List the organizations the caller belongs to, by slug."""
-    result = services.list_organizations(caller, **page)
+    result = organizations.list_organizations(caller, **page)
     return ApiResult(result, next_page=result["next_cursor"])
 
 
@@ -35,7 +35,7 @@ def list_organizations(caller: User, **page: Any) -> ApiResult:
 @returns(ORGANIZATION, 201)
 def create_organization(caller: User, slug: str, name: str) -> ApiResult:
     """Create an organization owned by the caller."""
-    organization = services.create_organization(caller, slug, name=name)
+    organization = organizations.create_organization(caller, slug, name=name)
     location = url_for(".get_organization", slug=slug, _external=True)
     return ApiResult(organization, 201, headers={"Location": location})
 
@@ -45,4 +45,4 @@ def create_organization(caller: User, slug: str, name: str) -> ApiResult:
 @returns(ORGANIZATION)
 def get_organization(caller: User, slug: str) -> ApiResult:
     """Show one of the caller's organizations."""
-    return ApiResult(services.get_organization(caller, slug))
+    return ApiResult(organizations.get_organization(caller, slug))

@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import Blueprint, url_for
 
-from .. import credentials
 from ..auth import authenticated
-from ..credentials import User
 from ..endpoints import returns
 from ..idempotency import idempotent
+from ..operations import tokens
+from ..operations.users import User
 from ..results import ApiResult
 from ..schemas import ISSUED_TOKEN, NEW_TOKEN, PAGE_QUERY, TOKEN, page_of
 from ..validation import argsschema, dataschema
@@ -24,7 +24,7 @@ blueprint = Blueprint("tokens", __name__)
 @returns(page_of(TOKEN))
 def list_tokens(caller: User, **page: Any) -> ApiResult:
     """List the caller's tokens, newest first (never their secrets)."""
-    result = credentials.list_tokens(caller, **page)
+    result = tokens.list_tokens(caller, **page)
     return ApiResult(result, next_page=result["next_cursor"])
 
 
@@ -40,7 +40,7 @@ def create_token(caller: User, **fields: Any) -> ApiResult:
     A replay of this request with the same `Idempotency-Key` answers
     without `token`: the secret is never stored.
     """
-    issued = credentials.issue_token(caller, **fields)
+    issued = tokens.issue_token(caller, **fields)
     location = url_for(".get_token", token_id=issued["id"], _external=True)
     return ApiResult(issued, 201, headers={"Location": location})
 
@@ -50,8 +50,8 @@ def create_token(caller: User, **fields: Any) -> ApiResult:
 @returns(TOKEN)
 def get_current_token(caller: User) -> ApiResult:
     """Show the token this request is made with."""
-    token_id = credentials.current_token_id(caller)
-    return ApiResult(credentials.get_token(caller, token_id))
+    token_id = tokens.current_token_id(caller)
+    return ApiResult(tokens.get_token(caller, token_id))
 
 
 @blueprint.delete("/me/tokens/current")
@@ -59,7 +59,7 @@ def get_current_token(caller: User) -> ApiResult:
 @returns(None, 204)
 def revoke_current_token(caller: User) -> ApiResult:
     """Revoke the token this request is made with."""
-    credentials.revoke_token(caller, credentials.current_token_id(caller))
+    tokens.revoke_token(caller, tokens.current_token_id(caller))
     return ApiResult(None, 204)
 
 
@@ -68,7 +68,7 @@ def revoke_current_token(caller: User) -> ApiResult:
 @returns(TOKEN)
 def get_token(caller: User, token_id: int) -> ApiResult:
     """Show one of the caller's tokens."""
-    return ApiResult(credentials.get_token(caller, token_id))
+    return ApiResult(tokens.get_token(caller, token_id))
 
 
 @blueprint.delete("/me/tokens/<id:token_id>")
@@ -76,5 +76,5 @@ def get_token(caller: User, token_id: int) -> ApiResult:
 @returns(None, 204)
 def revoke_token(caller: User, token_id: int) -> ApiResult:
     """Revoke one of the caller's tokens; it is refused from the next request on."""
-    credentials.revoke_token(caller, token_id)
+    tokens.revoke_token(caller, token_id)
     return ApiResult(None, 204)

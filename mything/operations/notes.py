@@ -1,15 +1,12 @@
-"""mything's operations, each implemented once for HTTP, Python and the CLI.
+"""An organization's notes: the example of speed.
 
-Blueprints call these functions after validating a request; the Python API
-(:class:`~mything.thing.UserApi`) calls them after validating its arguments
-with the same schemas. They work on the current app context's connection
-(:func:`~mything.db.get_db`) and return JSON-ready values, so what Python
-callers get equals what HTTP clients read.
-
-Security rests on one rule: every organization-scoped query starts from
-:data:`MEMBER_ORGANIZATIONS`, the fixed filter of the organizations a
-user belongs to. A user who is not a member of an organization cannot tell
-it from one that does not exist: both are the same 404.
+Notes are what clients read and write most, so this module carries the
+measured tricks of the operations, each marked ``# PERF:`` with the finding
+in ``benchmarks/findings.md`` that pays for it: statements built once, a
+page and its tags in one statement, the membership check inside the
+statement that writes, and PostgreSQL's note-and-tags insert. For a new
+resource, start from :mod:`~mything.operations.organizations` instead, and
+add a trick here only with a measurement.
 """
 
 from __future__ import annotations
@@ -17,10 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import (
     ARRAY,
-    Row,
     Select,
     bindparam,
     delete,
@@ -33,23 +28,19 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
-from .conditional import Precondition
-from .credentials import User, find_user
-from .db import get_db, inserted_id, writing
-from .encoding import isoformat
-from .errors import (
-    Conflict,
-    Forbidden,
+from ..conditional import Precondition
+from ..config import settings
+from ..db import get_db
+from ..encoding import isoformat
+from ..errors import (
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
     ValidationError,
 )
-from .pagination import check_scope, end_page, keyset, load_page, page_parameters
-from .schemas import SLUG, USER_NAME
-from .tables import (
+from ..pagination import check_scope, end_page, keyset, page_parameters
+from ..tables import (
     MAX_ID,
     memberships,
     note_tags,
@@ -60,243 +51,35 @@ from .tables import (
     users,
     utcnow,
 )
-from .validators import is_valid
+from .organizations import find_organization
+from .tenancy import MEMBER_ORGANIZATION, MEMBER_ORGANIZATION_ID, check_slug
+from .users import User
+
+NOTE_NOT_FOUND = "Note not found."
 
 
-def add_numbers(a: int, b: int) -> dict[str, int]:
-    """Add two integers: the demo operation of ``/add``."""
-    return {"sum": a + b}
-
-
-# Users -----------------------------------------------------------------------
-
-
-def create_user(name: str) -> dict[str, str]:
-    """Create the user ``name``; a name that is taken is a 409."""
-    try:
-        with get_db().begin_nested():
-            get_db().execute(insert(users).values(name=name, created_at=utcnow()))
-    except IntegrityError:
-        raise Conflict(f"The user {name!r} already exists.") from None
-    return {"name": name}
-
-
-def ensure_user(name: str) -> User:
-    """Return the user ``name``, creating it first if it is new.
-
-    Used for users that a host authenticated itself (``REMOTE_USER``). Two
-    first requests by a new user may arrive at once; both get the user.
-    """
-    user = find_user(name)
-    if user is not None:
-        return user
-    # A GET writes the new user in a transaction of its own (see writing),
-    # and so must read it back there too.
-    with writing() as connection:
-        found = connection.execute(select(users.c.id).where(users.c.name == name))
-        user_id = found.scalar()
-        if user_id is None:
-            try:
-                with connection.begin_nested():
-                    user_id = inserted_id(
-                        connection.execute(
-                            insert(users).values(name=name, created_at=utcnow())
-                        )
-                    )
-            except IntegrityError:
-                # Created meanwhile by a concurrent request: read it.
-                user_id = connection.execute(
-                    select(users.c.id).where(users.c.name == name)
-                ).scalar_one()
-    return User(user_id, name)
-
-
-def describe_user(user: User) -> dict[str, Any]:
-    """Return ``/me``: the user's name and the slugs of its organizations."""
-    rows = get_db().execute(_SLUGS, {"user_id": user.id})
-    return {"name": user.name, "organizations": [slug for (slug,) in rows]}
-
-
-# Organizations -------------------------------------------------------------
-
-#: The one filter every organization-scoped operation goes through: the
-#: organizations that the user ``:user_id`` belongs to, with its role in each.
-#: Like every statement here, it is built once, with bound parameters, so
-#: that SQLAlchemy compiles it once.
-MEMBER_ORGANIZATIONS = (
-    select(
-        organizations.c.id,
-        organizations.c.slug,
-        organizations.c.name,
-        organizations.c.created_at,
-        memberships.c.role,
-    )
-    .join(memberships, memberships.c.org_id == organizations.c.id)
-    .where(memberships.c.user_id == bindparam("user_id"))
-)
-_ORGANIZATION = MEMBER_ORGANIZATIONS.where(organizations.c.slug == bindparam("slug"))
-_ORGANIZATIONS_PAGE = keyset(MEMBER_ORGANIZATIONS, organizations.c.slug)
-_SLUGS = MEMBER_ORGANIZATIONS.with_only_columns(organizations.c.slug).order_by(
-    organizations.c.slug
-)
-#: The id of the organization ``:slug`` if the user ``:user_id`` is a member:
-#: the membership check inside the statements that read or write its notes.
-_MEMBER_ORG_ID = _ORGANIZATION.with_only_columns(organizations.c.id).scalar_subquery()
-
-
-def find_organization(user: User, slug: str) -> Row:
-    """Return the organization ``slug`` if ``user`` is a member, else a 404."""
-    _check_slug(slug)
-    row = get_db().execute(_ORGANIZATION, {"user_id": user.id, "slug": slug}).first()
-    if row is None:
-        raise NotFound("Organization not found.")
-    return row
-
-
-def _check_slug(slug: str) -> None:
-    if not is_valid(SLUG, slug):
-        # No organization can have it; and PostgreSQL refuses some such
-        # strings (a NUL) outright, which must not become a 500.
-        raise NotFound("Organization not found.")
-
-
-def _organization(row: Row) -> dict[str, Any]:
+def note_json(
+    note_id: int,
+    *,
+    title: str,
+    body: str,
+    tags: list[str],
+    author: str,
+    version: int,
+    created_at: str,
+    updated_at: str,
+) -> dict[str, Any]:
+    """Return a note as the API shows it: the one place its shape is written."""
     return {
-        "slug": row.slug,
-        "name": row.name,
-        "role": row.role,
-        "created_at": isoformat(row.created_at),
+        "id": note_id,
+        "title": title,
+        "body": body,
+        "tags": tags,
+        "author": author,
+        "version": version,
+        "created_at": created_at,
+        "updated_at": updated_at,
     }
-
-
-def list_organizations(
-    user: User, *, limit: int | None = None, cursor: str | None = None
-) -> dict[str, Any]:
-    """Return a page of the user's organizations, by slug."""
-    return load_page(
-        _ORGANIZATIONS_PAGE,
-        {"user_id": user.id},
-        key="slug",
-        scope=f"orgs:{user.id}",
-        limit=limit,
-        cursor=cursor,
-        serialize=_organization,
-    )
-
-
-def create_organization(user: User, slug: str, *, name: str) -> dict[str, Any]:
-    """Create an organization with ``user`` as its owner; a taken slug is a 409."""
-    db = get_db()
-    now = utcnow()
-    try:
-        with db.begin_nested():
-            org_id = inserted_id(
-                db.execute(
-                    insert(organizations).values(slug=slug, name=name, created_at=now)
-                )
-            )
-    except IntegrityError:
-        raise Conflict(f"The slug {slug!r} is taken.") from None
-    db.execute(
-        insert(memberships).values(
-            org_id=org_id, user_id=user.id, role="owner", created_at=now
-        )
-    )
-    return _organization(find_organization(user, slug))
-
-
-def get_organization(user: User, slug: str) -> dict[str, Any]:
-    """Return one of the user's organizations."""
-    return _organization(find_organization(user, slug))
-
-
-# Members -------------------------------------------------------------------
-
-
-def _require_owner(org: Row) -> None:
-    if org.role != "owner":
-        raise Forbidden("Only an owner of the organization can manage its members.")
-
-
-_MEMBERS_PAGE = keyset(
-    select(users.c.name, memberships.c.role)
-    .join(memberships, memberships.c.user_id == users.c.id)
-    .where(memberships.c.org_id == bindparam("org_id")),
-    users.c.name,
-)
-
-
-def list_members(
-    user: User, slug: str, *, limit: int | None = None, cursor: str | None = None
-) -> dict[str, Any]:
-    """Return a page of an organization's members, by user name."""
-    org = find_organization(user, slug)
-    return load_page(
-        _MEMBERS_PAGE,
-        {"org_id": org.id},
-        key="user",
-        scope=f"members:{org.id}",
-        limit=limit,
-        cursor=cursor,
-        serialize=lambda row: {"user": row.name, "role": row.role},
-    )
-
-
-def add_member(user: User, slug: str, member: str, *, role: str) -> dict[str, str]:
-    """Add the user ``member`` to an organization; owners only."""
-    org = find_organization(user, slug)
-    _require_owner(org)
-    new_member = find_user(member)
-    if new_member is None:
-        raise ValidationError(
-            errors=[{"path": "user", "message": f"there is no user {member!r}"}]
-        )
-    try:
-        with get_db().begin_nested():
-            get_db().execute(
-                insert(memberships).values(
-                    org_id=org.id, user_id=new_member.id, role=role, created_at=utcnow()
-                )
-            )
-    except IntegrityError:
-        raise Conflict(f"{member!r} is already a member.") from None
-    return {"user": member, "role": role}
-
-
-def remove_member(user: User, slug: str, member: str) -> None:
-    """Remove ``member`` from an organization; owners only, never the last owner."""
-    db = get_db()
-    org = find_organization(user, slug)
-    _require_owner(org)
-    if not is_valid(USER_NAME, member):
-        raise NotFound(f"{member!r} is not a member.")
-    target = db.execute(
-        select(memberships.c.user_id, memberships.c.role)
-        .join(users, users.c.id == memberships.c.user_id)
-        .where(memberships.c.org_id == org.id, users.c.name == member)
-    ).first()
-    if target is None:
-        raise NotFound(f"{member!r} is not a member.")
-    if target.role == "owner":
-        # Locking the owners makes two owners who remove each other at the
-        # same moment take turns; otherwise both would count two owners and
-        # the organization would be left with none. (SQLite needs no lock:
-        # its write transactions already take turns.)
-        owners = db.execute(
-            select(memberships.c.user_id)
-            .where(memberships.c.org_id == org.id, memberships.c.role == "owner")
-            .with_for_update()
-        ).all()
-        if len(owners) <= 1:
-            raise Conflict("The last owner of an organization cannot be removed.")
-    db.execute(
-        delete(memberships).where(
-            memberships.c.org_id == org.id, memberships.c.user_id == target.user_id
-        )
-    )
-
-
-# Notes ---------------------------------------------------------------------
 
 
 def _with_tags(found: Select) -> Select:
@@ -324,8 +107,8 @@ def _with_tags(found: Select) -> Select:
     )
 
 
-# The notes of the organization :slug, if the user :user_id is a member.
-_MEMBER_NOTES = select(notes).where(notes.c.org_id == _MEMBER_ORG_ID)
+#: The notes of the organization :slug, if the user :user_id is a member.
+_MEMBER_NOTES = select(notes).where(notes.c.org_id == MEMBER_ORGANIZATION_ID)
 _NOTE = _with_tags(_MEMBER_NOTES.where(notes.c.id == bindparam("note_id")))
 _NOTES_PAGE = _with_tags(keyset(_MEMBER_NOTES, notes.c.id, descending=True))
 _TAGGED_NOTES_PAGE = _with_tags(
@@ -349,6 +132,8 @@ def _notes(
     The id is ``None`` when no note was found.
     """
     db = get_db()
+    # PERF: timestamps are formatted from the driver's raw value, once per
+    # note (benchmarks/findings.md#timestamps-from-the-driver).
     text = timestamp_formatter(db.dialect)
     org_id = None
     found: dict[int, dict[str, Any]] = {}
@@ -357,16 +142,16 @@ def _notes(
         note = found.get(note_id)
         if note is None:
             org_id = in_org
-            note = found[note_id] = {
-                "id": note_id,
-                "title": title,
-                "body": body,
-                "tags": [],
-                "author": author,
-                "version": version,
-                "created_at": text(created),
-                "updated_at": text(updated),
-            }
+            note = found[note_id] = note_json(
+                note_id,
+                title=title,
+                body=body,
+                tags=[],
+                author=author,
+                version=version,
+                created_at=text(created),
+                updated_at=text(updated),
+            )
         if tag is not None:
             note["tags"].append(tag)
     return org_id, list(found.values())
@@ -374,7 +159,7 @@ def _notes(
 
 def _find_note(user: User, slug: str, note_id: int) -> dict[str, Any]:
     # Ids are validated as positive integers; larger than any id, none exists.
-    _check_slug(slug)
+    check_slug(slug)
     if note_id <= MAX_ID:
         parameters = {"user_id": user.id, "slug": slug, "note_id": note_id}
         _, found = _notes(_NOTE, parameters)
@@ -382,7 +167,7 @@ def _find_note(user: User, slug: str, note_id: int) -> dict[str, Any]:
             return found[0]
     # Not found: the organization's 404 if the user is not a member.
     find_organization(user, slug)
-    raise NotFound("Note not found.")
+    raise NotFound(NOTE_NOT_FOUND)
 
 
 _DELETE_TAGS = delete(note_tags).where(note_tags.c.note_id == bindparam("note_id"))
@@ -391,7 +176,7 @@ _INSERT_TAGS = insert(note_tags)
 #: the membership check and the insert in one statement.
 _INSERT_MEMBER_NOTE = insert(notes).from_select(
     ["org_id", "author_id", "title", "body", "version", "created_at", "updated_at"],
-    _ORGANIZATION.with_only_columns(
+    MEMBER_ORGANIZATION.with_only_columns(
         organizations.c.id,
         memberships.c.user_id,
         bindparam("title", type_=notes.c.title.type),
@@ -450,7 +235,7 @@ def list_notes(
     tag: str | None = None,
 ) -> dict[str, Any]:
     """Return a page of an organization's notes, newest first, maybe by tag."""
-    _check_slug(slug)
+    check_slug(slug)
     try:
         size, bounds, cursor_scope = page_parameters(
             scope=None, limit=limit, cursor=cursor, descending=True
@@ -486,7 +271,7 @@ def create_note(
     tags: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Create a note in one of the user's organizations and return it."""
-    _check_slug(slug)
+    check_slug(slug)
     db = get_db()
     now = utcnow()
     parameters = {
@@ -501,17 +286,18 @@ def create_note(
         # Nothing inserted: the user is not a member, or there is no such
         # organization, and the two look the same.
         raise NotFound("Organization not found.")
-    note = {"title": title, "body": body, "version": 1}
     # Every field is known: the note is what was written, read back by no one.
     created = isoformat(now)
-    return {
-        "id": note_id,
-        **note,
-        "tags": list(tags),
-        "author": user.name,
-        "created_at": created,
-        "updated_at": created,
-    }
+    return note_json(
+        note_id,
+        title=title,
+        body=body,
+        tags=list(tags),
+        author=user.name,
+        version=1,
+        created_at=created,
+        updated_at=created,
+    )
 
 
 def _insert_note(
@@ -591,7 +377,7 @@ def delete_note(
 
 
 def _require_precondition(if_match: Precondition | None) -> None:
-    if if_match is None and current_app.config["REQUIRE_IF_MATCH"]:
+    if if_match is None and settings().require_if_match:
         raise PreconditionRequired()
 
 
@@ -609,7 +395,9 @@ def _write_note(
     one atomic step on every database. (The affected row count works
     everywhere; UPDATE ... RETURNING does not exist on MariaDB.)
     """
-    statement = statement.where(notes.c.id == note_id, notes.c.org_id == _MEMBER_ORG_ID)
+    statement = statement.where(
+        notes.c.id == note_id, notes.c.org_id == MEMBER_ORGANIZATION_ID
+    )
     if if_match is not None and not if_match.any:
         statement = statement.where(notes.c.version.in_(sorted(if_match.versions)))
     parameters = {"user_id": user.id, "slug": slug}

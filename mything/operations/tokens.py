@@ -4,7 +4,7 @@ A token belongs to one user and has a ``name`` (what it is for), a
 ``scope`` (``read``: only ``GET``, ``HEAD`` and ``OPTIONS``; ``write``:
 anything its user may do), and an expiry. Its secret is shown once, when it
 is issued (:func:`issue_token`), and only its hash is kept
-(:mod:`mything.tokens`). Its lifecycle::
+(:mod:`mything.token_format`). Its lifecycle::
 
     issue_token(alice, name="ci", scope="read", expires_in_days=30)
     authenticate_token(secret)     # on each request: the user, or a 401
@@ -31,34 +31,22 @@ from flask import current_app
 from sqlalchemy import Row, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import tokens
-from .db import after_release, get_database, get_db, inserted_id
-from .encoding import isoformat
-from .errors import InvalidToken, NotFound
-from .pagination import keyset, load_page
-from .tables import MAX_ID, users, utcnow
-from .tables import tokens as token_table
+from .. import token_format
+from ..config import settings
+from ..db import after_release, get_database, get_db, inserted_id
+from ..encoding import isoformat
+from ..errors import InvalidToken, NotFound
+from ..pagination import keyset, load_page
+from ..tables import MAX_ID, tokens, users, utcnow
+from .users import User
 
 #: How stale ``last_used_at`` may get before a request records its use.
 LAST_USE_INTERVAL = timedelta(minutes=1)
 
+TOKEN_NOT_FOUND = "Token not found."
+
 #: The name listed for tokens issued before tokens had names.
 LEGACY_NAME = "legacy"
-
-
-@dataclass(frozen=True)
-class User:
-    """A known user: the caller of an operation."""
-
-    id: int
-    name: str
-
-
-def find_user(name: str) -> User | None:
-    """Return the user called ``name``, or ``None``."""
-    row = get_db().execute(select(users.c.id, users.c.name).where(users.c.name == name))
-    found = row.first()
-    return User(found.id, found.name) if found else None
 
 
 @dataclass(frozen=True)
@@ -70,16 +58,16 @@ class TokenUser(User):
 
 
 _COLUMNS = (
-    token_table.c.id,
-    token_table.c.name,
-    token_table.c.scope,
-    token_table.c.created_at,
-    token_table.c.expires_at,
-    token_table.c.last_used_at,
+    tokens.c.id,
+    tokens.c.name,
+    tokens.c.scope,
+    tokens.c.created_at,
+    tokens.c.expires_at,
+    tokens.c.last_used_at,
 )
 
 
-def _describe(row: Row) -> dict[str, Any]:
+def token_json(row: Row) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name or LEGACY_NAME,
@@ -110,15 +98,15 @@ def issue_token(
 
     Without ``expires_in_days`` it lives ``TOKEN_DEFAULT_DAYS``.
     """
-    days = expires_in_days or current_app.config["TOKEN_DEFAULT_DAYS"]
-    secret = tokens.new_token()
+    days = expires_in_days or settings().token_default_days
+    secret = token_format.new_token()
     now = utcnow()
     # inserted_primary_key, not RETURNING: MySQL has no RETURNING.
     token_id = inserted_id(
         get_db().execute(
-            insert(token_table).values(
+            insert(tokens).values(
                 user_id=user.id,
-                token_hash=tokens.hash_token(secret),
+                token_hash=token_format.hash_token(secret),
                 name=name,
                 scope=scope,
                 created_at=now,
@@ -129,44 +117,22 @@ def issue_token(
     return {**get_token(user, token_id), "token": secret}
 
 
-def create_token(
-    user_name: str,
-    *,
-    label: str,
-    scope: str = "write",
-    expires_in_days: int | None = None,
-) -> str:
-    """Issue a token for the user called ``user_name``; return only its secret.
-
-    An administrative operation (the Python API and the command line): an
-    unknown user is a 404.
-    """
-    user = find_user(user_name)
-    if user is None:
-        raise NotFound(f"There is no user {user_name!r}.")
-    issued = issue_token(user, name=label, scope=scope, expires_in_days=expires_in_days)
-    secret: str = issued["token"]
-    return secret
-
-
 def revoke_token(user: User, token_id: Any) -> None:
     """Revoke one of ``user``'s tokens; any other id is a 404."""
     _check_id(token_id)
     deleted = get_db().execute(
-        delete(token_table).where(
-            token_table.c.id == token_id, token_table.c.user_id == user.id
-        )
+        delete(tokens).where(tokens.c.id == token_id, tokens.c.user_id == user.id)
     )
     if deleted.rowcount == 0:
-        raise NotFound("Token not found.")
+        raise NotFound(TOKEN_NOT_FOUND)
 
 
 def revoke_any_token(token_id: Any) -> None:
     """Revoke the token ``token_id``, whoever holds it (an administrative operation)."""
     _check_id(token_id)
-    deleted = get_db().execute(delete(token_table).where(token_table.c.id == token_id))
+    deleted = get_db().execute(delete(tokens).where(tokens.c.id == token_id))
     if deleted.rowcount == 0:
-        raise NotFound("Token not found.")
+        raise NotFound(TOKEN_NOT_FOUND)
 
 
 def current_token_id(user: User) -> int:
@@ -182,17 +148,17 @@ def current_token_id(user: User) -> int:
 def _check_id(token_id: Any) -> None:
     # HTTP routing only passes ids in range; Python callers may pass anything.
     if isinstance(token_id, bool) or not isinstance(token_id, int):
-        raise NotFound("Token not found.")
+        raise NotFound(TOKEN_NOT_FOUND)
     if not 1 <= token_id <= MAX_ID:
-        raise NotFound("Token not found.")
+        raise NotFound(TOKEN_NOT_FOUND)
 
 
 # Listing ----------------------------------------------------------------------
 
 
 _TOKENS_PAGE = keyset(
-    select(*_COLUMNS).where(token_table.c.user_id == bindparam("user_id")),
-    token_table.c.id,
+    select(*_COLUMNS).where(tokens.c.user_id == bindparam("user_id")),
+    tokens.c.id,
     descending=True,
 )
 
@@ -209,7 +175,7 @@ def list_tokens(
         scope=f"tokens:{user.id}",
         limit=limit,
         cursor=cursor,
-        serialize=_describe,
+        serialize=token_json,
     )
 
 
@@ -220,14 +186,14 @@ def get_token(user: User, token_id: Any) -> dict[str, Any]:
         get_db()
         .execute(
             select(*_COLUMNS).where(
-                token_table.c.id == token_id, token_table.c.user_id == user.id
+                tokens.c.id == token_id, tokens.c.user_id == user.id
             )
         )
         .first()
     )
     if row is None:
-        raise NotFound("Token not found.")
-    return _describe(row)
+        raise NotFound(TOKEN_NOT_FOUND)
+    return token_json(row)
 
 
 # Authenticating ---------------------------------------------------------------
@@ -238,14 +204,14 @@ _TOKEN_USER = (
     select(
         users.c.id.label("user_id"),
         users.c.name.label("user_name"),
-        token_table.c.id,
-        token_table.c.token_hash,
-        token_table.c.scope,
-        token_table.c.expires_at,
-        token_table.c.last_used_at,
+        tokens.c.id,
+        tokens.c.token_hash,
+        tokens.c.scope,
+        tokens.c.expires_at,
+        tokens.c.last_used_at,
     )
-    .join(token_table, token_table.c.user_id == users.c.id)
-    .where(token_table.c.token_hash == bindparam("token_hash"))
+    .join(tokens, tokens.c.user_id == users.c.id)
+    .where(tokens.c.token_hash == bindparam("token_hash"))
 )
 
 
@@ -255,11 +221,11 @@ def authenticate_token(secret: str) -> TokenUser:
     A value that cannot be a token (a wrong checksum, a stray character, the
     wrong length) is refused before the database is asked.
     """
-    if not tokens.is_well_formed(secret):
+    if not token_format.is_well_formed(secret):
         raise InvalidToken("The token is malformed or its checksum is wrong.")
-    presented = tokens.hash_token(secret)
+    presented = token_format.hash_token(secret)
     row = get_db().execute(_TOKEN_USER, {"token_hash": presented}).first()
-    if row is None or not tokens.hashes_match(row.token_hash, presented):
+    if row is None or not token_format.hashes_match(row.token_hash, presented):
         raise InvalidToken("The token is unknown or was revoked.")
     now = utcnow()
     if row.expires_at is not None and _as_utc(row.expires_at) <= now:
@@ -285,8 +251,8 @@ def record_token_use(token_id: int, now: datetime) -> None:
     that used the token, once its own connection is released.
     """
     stale = or_(
-        token_table.c.last_used_at.is_(None),
-        token_table.c.last_used_at <= now - LAST_USE_INTERVAL,
+        tokens.c.last_used_at.is_(None),
+        tokens.c.last_used_at <= now - LAST_USE_INTERVAL,
     )
     try:
         with get_database().connect(write=True) as connection, connection.begin():
@@ -295,14 +261,14 @@ def record_token_use(token_id: int, now: datetime) -> None:
             # burst of requests on one token never queues behind that lock.
             # (SQLite has no row locks: its writers take turns anyway.)
             claimed = connection.execute(
-                select(token_table.c.id)
-                .where(token_table.c.id == token_id, stale)
+                select(tokens.c.id)
+                .where(tokens.c.id == token_id, stale)
                 .with_for_update(skip_locked=True)
             ).first()
             if claimed is not None:
                 connection.execute(
-                    update(token_table)
-                    .where(token_table.c.id == token_id)
+                    update(tokens)
+                    .where(tokens.c.id == token_id)
                     .values(last_used_at=now)
                 )
     except SQLAlchemyError as error:

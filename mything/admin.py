@@ -1,0 +1,68 @@
+"""Administrative operations: what the host's own code and operators may do.
+
+:class:`~mything.thing.MyThing` and the command line (:mod:`mything.cli`)
+both call these, so that ``thing.create_token("alice")`` and ``mything
+create-token alice`` are one operation. No caller is checked: the host's
+code and the operator at the shell are trusted. Arguments are validated by
+the same schemas as the HTTP API. Each function runs in the current app
+context; the caller commits (``MyThing.run``, or the command's transaction).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import NotFound
+from .operations import tokens, users
+from .schemas import ADMIN_TOKEN, NEW_USER
+from .validation import validate, validate_arguments
+
+
+def create_user(name: str) -> dict[str, str]:
+    """Create the user ``name``; a name that is taken is a 409."""
+    return users.create_user(validate(NEW_USER, {"name": name})["name"])
+
+
+def create_token(
+    user: str,
+    *,
+    label: str | None = None,
+    scope: str | None = None,
+    expires_in_days: int | None = None,
+) -> str:
+    """Issue a token for the user ``user``; return only its secret.
+
+    ``label`` is the token's name (what it is for). An unknown user is a 404.
+    """
+    clean = validate_arguments(
+        ADMIN_TOKEN, name=label, scope=scope, expires_in_days=expires_in_days
+    )
+    holder = _existing_user(user)
+    issued = tokens.issue_token(holder, **clean)
+    secret: str = issued["token"]
+    return secret
+
+
+def list_tokens(user: str) -> list[dict[str, Any]]:
+    """Return every token of the user ``user``, newest first, without secrets."""
+    holder = _existing_user(user)
+    found: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = tokens.list_tokens(holder, limit=100, cursor=cursor)
+        found += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return found
+
+
+def revoke_token(token_id: int) -> None:
+    """Revoke the token ``token_id``, whoever holds it; it stops working at once."""
+    tokens.revoke_any_token(token_id)
+
+
+def _existing_user(name: str) -> users.User:
+    user = users.find_user(name)
+    if user is None:
+        raise NotFound(f"There is no user {name!r}.")
+    return user

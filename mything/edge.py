@@ -1,0 +1,78 @@
+"""The edge: what runs before every view, in the order it runs.
+
+mything registers one ``before_request`` function, :func:`check_request`,
+and it reads top to bottom::
+
+    public view (probes, docs, spec)?  -> straight to the view
+    a request that only reads?         -> its connection only reads
+    a CORS preflight?                  -> answered here (mything.cors)
+    who is calling?                    -> asked once: at most one query
+    over the rate limit?               -> 429 (mything.ratelimit)
+    failing credentials, or scope?     -> 401 / 403 (mything.auth)
+
+What the edge learns is kept on the request (:class:`~mything.wrappers.ApiRequest`):
+``request.caller``, ``request.credential_error`` and
+``request.rate_limit_headers``. Views that need a caller are decorated with
+:func:`~mything.auth.authenticated`, which reads ``request.caller``;
+:meth:`~mything.app.ApiFlask.make_response` reads the rest.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flask import current_app, request
+
+from . import auth, db
+from .cors import is_preflight
+from .endpoints import endpoint_of
+from .results import ApiResult
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from .cors import CorsPolicy
+    from .ratelimit import RateLimiter
+
+#: The methods that change nothing (RFC 9110, section 9.2.1): a ``read``
+#: token may use them, and their requests get a connection that only reads.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def is_public(endpoint: str | None) -> bool:
+    """Return whether the view of ``endpoint`` is :func:`~mything.endpoints.public`.
+
+    Public views answer everyone alike: no credentials are looked at, no
+    limit is charged. A liveness probe must not need the database to check
+    a token.
+    """
+    view = current_app.view_functions.get(endpoint or "")
+    return view is not None and endpoint_of(view).public
+
+
+def check_request() -> ApiResult | None:
+    """Run the edge for the current request; registered by :func:`init_app`.
+
+    Returning ``None`` goes on to the view (for a path that does not exist,
+    to its 404); returning a result answers without the view; raising an
+    :class:`~mything.errors.ApiException` answers with that error.
+    """
+    if request.method in SAFE_METHODS:
+        db.read_only()
+    if is_public(request.endpoint):
+        return None
+    extensions = current_app.extensions
+    cors: CorsPolicy | None = extensions.get("mything.cors")
+    if cors is not None and is_preflight(request):
+        return cors.answer_preflight()
+    auth.identify()
+    limiter: RateLimiter | None = extensions.get("mything.ratelimit")
+    if limiter is not None:
+        limiter.charge()
+    auth.refuse_bad_credentials(read_only=request.method in SAFE_METHODS)
+    return None
+
+
+def init_app(app: Flask) -> None:
+    """Run the edge before every view of ``app``."""
+    app.before_request(check_request)
