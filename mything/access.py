@@ -9,7 +9,8 @@ and the record carries each part as an attribute, for a structured
 formatter (such as :class:`mything.logs.JSONFormatter`) or a filter:
 
 =================  ==========================================================
-``method``         the HTTP method (``_OTHER`` for one that is not a token)
+``method``         the HTTP method, or ``_OTHER`` for one outside the
+                   standard set (:data:`STANDARD_METHODS`)
 ``route``          the URL rule that matched, ``/orgs/<slug>/notes``, or
                    ``<unmatched>``: never the raw path, which may be anything
 ``status``         the response status, an int
@@ -33,7 +34,6 @@ listen to the same measurement instead of timing requests again.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -49,11 +49,17 @@ logger = logging.getLogger("mything.access")
 
 #: The ``route`` of a request that matched no URL rule (404, 405).
 UNMATCHED = "<unmatched>"
-#: The ``method`` of a request whose method is not an HTTP token; the name
-#: comes from OpenTelemetry's HTTP conventions.
+#: The ``method`` of a request whose method is not one of
+#: :data:`STANDARD_METHODS`; the name comes from OpenTelemetry's HTTP conventions.
 OTHER_METHOD = "_OTHER"
 
-_METHOD = re.compile(r"[A-Z]{1,20}\Z")
+#: The methods recorded by name (RFC 9110, section 9, and PATCH). Any other
+#: is recorded as :data:`OTHER_METHOD`: a server accepts invented methods,
+#: and each one kept as a label would be a new metrics series that anyone
+#: could create, until a scrape no longer fits in memory.
+STANDARD_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +105,7 @@ class AccessLog:
         # Chosen now, so that every record logged while answering can carry it.
         request_id(environ)
         method = environ.get("REQUEST_METHOD", "")
-        if not _METHOD.match(method):
+        if method not in STANDARD_METHODS:
             method = OTHER_METHOD
         for listener in self.listeners:
             listener.request_started(environ, method)

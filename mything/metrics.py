@@ -14,8 +14,11 @@ in the Prometheus text format:
 ======================================================  =======================
 
 ``route`` is the URL rule (``/orgs/<slug>/notes/<id:note_id>``) or
-``<unmatched>``, as in the access records, so a thousand note ids make one
-series; requests to ``/metrics`` itself are not counted. The names follow
+``<unmatched>``, and ``method`` one of the standard methods or ``_OTHER``,
+as in the access records, so a thousand note ids make one series, and
+neither invented paths nor invented methods make new ones: the number of
+series is bounded by the app's routes, not by what clients send. Requests
+to ``/metrics`` itself are not counted. The names follow
 OpenTelemetry's HTTP server conventions (``http.server.request.duration``,
 labelled by ``http.route``) in Prometheus's spelling.
 

@@ -180,6 +180,15 @@ def test_a_method_that_is_not_a_token_is_logged_as_other(client, access_records)
     assert record.method == "_OTHER"
 
 
+@pytest.mark.parametrize("method", ["PROPFIND", "BREW", "GETX", "get"])
+def test_a_method_outside_the_standard_set_is_logged_as_other(
+    client, access_records, method
+):
+    client.open("/healthz", method=method)
+    (record,) = access_records()
+    assert record.method == "_OTHER"
+
+
 def test_the_json_formatter_writes_one_escaped_object_per_line(client, access_records):
     client.get('/orgs/"quoted"\nslug/notes', headers={"X-Request-ID": "abc-123"})
     (record,) = access_records()

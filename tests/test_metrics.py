@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import random
+import string
 import subprocess
 import sys
 
@@ -11,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mything import ConfigError, MyThing
-from mything.metrics import SAMPLE_NAMES
+from mything.metrics import BUCKETS, SAMPLE_NAMES
 
 LABELS = {
     "mything_http_requests_total": {"method", "route", "status"},
@@ -86,6 +88,25 @@ def test_routes_are_labelled_by_template(make_thing):
     assert [(s.labels["route"], s.value) for s in totals] == [
         ("/orgs/<slug>/notes/<id:note_id>", 1000)
     ]
+
+
+def test_invented_methods_and_paths_add_a_bounded_number_of_series(make_thing):
+    client = make_thing(METRICS_ENABLED=True, RATELIMIT="20/minute").flask_app
+    client = client.test_client()
+    client.get("/add?a=1&b=2")
+    before = len(scrape(client))
+    rng = random.Random(22)
+    for _ in range(5000):
+        method = "".join(rng.choices(string.ascii_uppercase, k=rng.randint(3, 20)))
+        path = "/" + "".join(rng.choices(string.ascii_lowercase + "/", k=12))
+        client.open(path, method=method)
+    samples = scrape(client)
+    # _OTHER and <unmatched>, with the statuses 404 and 429: a few series
+    # per status, whatever was sent.
+    assert len(samples) - before <= 2 * (len(BUCKETS) + 4)
+    methods = {sample.labels.get("method") for sample in samples} - {None}
+    assert methods == {"GET", "_OTHER"}
+    assert value(samples, "mything_http_requests_total", method="_OTHER") == 5000
 
 
 def test_the_scrape_itself_is_neither_counted_nor_limited(make_thing):
