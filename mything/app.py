@@ -34,7 +34,11 @@ from werkzeug.utils import find_modules, import_string
 from . import access, cli, cors, db, edge, logs, metrics, ratelimit
 from .config import CheckedConfig, settings_of
 from .encoding import SafeJSONProvider
-from .errors import handle_database_error, register_error_handlers
+from .errors import (
+    answer_every_error,
+    handle_database_error,
+    register_error_handlers,
+)
 from .requestid import request_id
 from .results import ApiResult
 from .wrappers import ApiRequest, ApiResponse
@@ -144,6 +148,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> ApiFlask:
     # The one before-request function: see mything.edge for what it runs.
     edge.init_app(app)
     cli.register_commands(app)
+    # Inside the access log, which then records the 500 it answers.
+    answer_every_error(app)
     access.init_app(app)
     metrics.init_app(app)
     hops = settings_of(app).trusted_proxies

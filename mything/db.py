@@ -120,7 +120,8 @@ class Database:
             self.prepare()
         connection = (self.writer if write else self.engine).connect()
         if not write and self.engine.dialect.name == "postgresql":
-            # psycopg sets this on the client; MySQL would need a round trip.
+            # PERF: benchmarks/findings.md#autocommit-readers. psycopg sets
+            # this on the client; MySQL would need a round trip.
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         return connection
 
@@ -340,6 +341,8 @@ def _mysql_setup(timeout: float) -> Any:
     return setup
 
 
+# PERF: a closed connection found from its socket, without a round trip
+# (benchmarks/findings.md#socket-check).
 def _refuse_closed(
     dbapi_connection: Any, connection_record: ConnectionPoolEntry, proxy: Any
 ) -> None:

@@ -394,7 +394,50 @@ def register_error_handlers(app: Flask) -> None:
     def handle_unexpected(error: Exception) -> ApiResult:
         # Flask tells error trackers (Sentry, say) about exceptions that no
         # handler answers; this handler answers every one, so it tells them.
-        got_request_exception.send(app, exception=error)
+        # A receiver that fails must not turn the answer into a traceback.
+        try:
+            got_request_exception.send(
+                app, _async_wrapper=app.ensure_sync, exception=error
+            )
+        except Exception as failed:
+            app.logger.error(
+                "a got_request_exception receiver failed (request %s)",
+                request_id(request.environ),
+                exc_info=failed,
+            )
         return handle_unexpected_exception(error)
 
     app.register_error_handler(Exception, handle_unexpected)
+
+
+def answer_every_error(app: Flask) -> None:
+    """Answer mything's JSON 500 for an exception that escapes Flask itself.
+
+    Flask's handlers answer everything a view or a hook raises; what they
+    cannot catch is an exception raised while Flask handles another one (a
+    host's ``got_request_exception`` receiver that fails after an
+    ``after_request`` hook did). This middleware around ``wsgi_app`` logs
+    it with the request id and answers the same JSON 500, so that no
+    traceback reaches the server and no answer is an HTML page.
+    """
+    wsgi_app = app.wsgi_app
+
+    def last_resort(environ: Any, start_response: Any) -> Any:
+        try:
+            return wsgi_app(environ, start_response)
+        except Exception as error:
+            chosen = request_id(environ)
+            app.logger.error("unhandled exception (request %s)", chosen, exc_info=error)
+            body = app.json.dumps({**InternalError().to_dict(), "request_id": chosen})
+            data = body.encode()
+            headers = [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(data))),
+                ("X-Content-Type-Options", "nosniff"),
+                ("X-Request-ID", chosen),
+            ]
+            # Flask raises before it starts a response, so none has started.
+            start_response("500 INTERNAL SERVER ERROR", headers)
+            return [data]
+
+    app.wsgi_app = last_resort  # type: ignore[method-assign]

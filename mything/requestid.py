@@ -27,6 +27,7 @@ def request_id(environ: dict[str, Any]) -> str:
         if _SANE_REQUEST_ID.match(sent):
             chosen = sent
         else:
+            # PERF: benchmarks/findings.md#request-id-bits.
             # 128 random bits, like a UUID4 without the system call: an id
             # must be unique, not secret. (random reseeds in forked workers.)
             chosen = f"{random.getrandbits(128):032x}"

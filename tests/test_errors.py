@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from pathlib import Path
 
 import pytest
 from flask import Blueprint
@@ -15,6 +16,7 @@ from flask import Blueprint
 from mything import create_app
 from mything.db import get_database
 
+ROOT = Path(__file__).parents[1]
 ERROR_KEYS = {"message", "status", "code", "request_id"}
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
@@ -238,3 +240,38 @@ def test_an_unhandled_exception_is_a_bare_500(failing_app, caplog):
     assert len(errors) == 1
     assert "req-500" in errors[0].getMessage()
     assert errors[0].exc_info[0] is RuntimeError
+
+
+def _subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
+
+
+def test_every_error_class_lives_in_errors_py_and_its_code_is_documented():
+    import pkgutil
+
+    import mything
+    from mything.errors import ApiException
+
+    # Import every module, so that a subclass defined anywhere is found.
+    for module in pkgutil.walk_packages(mything.__path__, "mything."):
+        if ".migrations." not in module.name:
+            __import__(module.name)
+    table = (ROOT / "docs" / "api.md").read_text()
+    documented = {
+        (int(status), code)
+        for status, code in re.findall(r"^\| (\d{3}) \| `([a-z_]+)` \|", table, re.M)
+    }
+    classes = [ApiException, *_subclasses(ApiException)]
+    assert {cls.__module__ for cls in classes} == {"mything.errors"}
+    missing = {
+        (cls.__name__, cls.status, cls.code)
+        for cls in classes
+        if (cls.status, cls.code) not in documented
+    }
+    assert not missing, f"not in docs/api.md's error table: {missing}"
+    # Each code names one kind of error.
+    codes = [cls.code for cls in classes]
+    assert len(codes) == len(set(codes))

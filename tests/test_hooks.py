@@ -287,3 +287,40 @@ def test_a_page_size_changed_after_creation_is_used_by_the_next_request(
     assert len(response.json["items"]) == 2
     assert response.json["next_cursor"]
     assert 'rel="next"' in response.headers["Link"]
+
+
+@STYLES
+@pytest.mark.parametrize("failing", ["view", "after_request"])
+def test_a_got_request_exception_receiver_that_raises_gets_the_json_500(
+    thing, client, style, failing, caplog
+):
+    # A failing receiver of the signal that tells error trackers about a
+    # failure must not turn mything's JSON 500 into a server's traceback,
+    # whether mything's handler sent the signal or Flask's own did.
+    app = thing.flask_app
+    register = app.before_request if failing == "view" else app.after_request
+
+    @register
+    def fail(*args):
+        raise RuntimeError(f"the host's {failing} failed")
+
+    def receiver(sender, **extra):
+        raise RuntimeError("the error tracker failed too")
+
+    with got_request_exception.connected_to(written_as(style, receiver), sender=app):
+        response = client.get("/add?a=1&b=2")
+    assert_internal_error(response)
+    logged = [record for record in caplog.records if record.exc_info]
+    assert logged
+    assert response.headers["X-Request-ID"] in logged[-1].getMessage()
+
+
+@STYLES
+def test_a_request_started_receiver_that_raises_gets_the_json_500(thing, client, style):
+    def receiver(sender, **extra):
+        raise RuntimeError("the host's receiver failed")
+
+    app = thing.flask_app
+    with request_started.connected_to(written_as(style, receiver), sender=app):
+        response = client.get("/add?a=1&b=2")
+    assert_internal_error(response)

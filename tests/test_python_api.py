@@ -4,12 +4,16 @@ Each test does the same thing both ways and compares: Python values after a
 JSON round trip with HTTP bodies, and ``ApiException`` with HTTP error bodies.
 """
 
+import inspect
 import json
+import re
+from pathlib import Path
 
 import pytest
 from helpers.databases import ALL_DATABASES, stored_rows
 
-from mything import ApiException
+from mything import ApiException, create_app
+from mything import thing as thing_module
 
 pytestmark = pytest.mark.databases(*ALL_DATABASES)
 
@@ -456,3 +460,38 @@ def test_a_token_for_an_unknown_user_is_not_found(thing, alice):
         thing.create_token("nobody")
 
     assert raised.value.status == 404
+
+
+#: What a Python twin names its view with, in mything/thing.py.
+TWIN = re.compile(r"(?:like=|endpoint_of\()(\w+_views)\.(\w+)")
+#: The list of routes without a Python twin, in docs/architecture.md.
+EXEMPT = re.compile(r"^- `([\w.]+)`", re.M)
+
+
+@pytest.mark.databases("sqlite")
+def test_every_route_has_a_python_twin_or_a_documented_exemption(tmp_path):
+    everything_on = {
+        "DATABASE_URI": f"sqlite:///{tmp_path / 'routes.db'}",
+        "DOCS_ENABLED": True,
+        "METRICS_ENABLED": True,
+        "METRICS_TOKEN": "a-scraper-token-of-some-length",
+    }
+    app = create_app(everything_on)
+    source = inspect.getsource(thing_module)
+    twins = {
+        getattr(getattr(thing_module, alias), name)
+        for alias, name in TWIN.findall(source)
+    }
+    docs = (Path(__file__).parents[1] / "docs" / "architecture.md").read_text()
+    exemptions_section = docs.partition("### Routes without a Python twin")[2]
+    exempt = set(EXEMPT.findall(exemptions_section.partition("\n#")[0]))
+    assert exempt, "docs/architecture.md lists no exemptions"
+    without_twin = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if app.view_functions[rule.endpoint] not in twins
+        and rule.endpoint not in exempt
+    }
+    assert not without_twin, f"routes without a UserApi method: {without_twin}"
+    # An exemption that names no route is stale.
+    assert exempt <= {rule.endpoint for rule in app.url_map.iter_rules()}

@@ -107,6 +107,9 @@ def _with_tags(found: Select) -> Select:
     )
 
 
+# PERF: every statement here is built once, at import, with bound parameters
+# (benchmarks/findings.md#statements-built-once).
+
 #: The notes of the organization :slug, if the user :user_id is a member.
 _MEMBER_NOTES = select(notes).where(notes.c.org_id == MEMBER_ORGANIZATION_ID)
 _NOTE = _with_tags(_MEMBER_NOTES.where(notes.c.id == bindparam("note_id")))
@@ -305,8 +308,9 @@ def _insert_note(
 ) -> int | None:
     """Insert a note and its tags; return its id, or ``None`` for a non-member."""
     if db.dialect.name == "postgresql":
-        # One statement instead of two: the tags' executemany, which psycopg
-        # sends as a pipeline, costs more than the rest of the insert.
+        # PERF: benchmarks/findings.md#note-with-tags. One statement instead
+        # of two: the tags' executemany, which psycopg sends as a pipeline,
+        # costs more than the rest of the insert.
         with_tags = {**parameters, "tags": list(tags)}
         return db.execute(_INSERT_MEMBER_NOTE_AND_TAGS, with_tags).scalar()
     note_id: int | None
