@@ -13,6 +13,9 @@ both directions, so no string that PostgreSQL or UTF-8 cannot hold gets in.
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,6 +52,55 @@ def isoformat(moment: datetime) -> str:
 def loads(data: bytes | str) -> Any:
     """Parse JSON text; raise :data:`JSONDecodeError` if it is not JSON."""
     return orjson.loads(data)
+
+
+class _OutOfRange:
+    """Stands for a number that no 64-bit float holds, while looking for them."""
+
+
+def _number(text: str) -> Any:
+    # float() reads any length of digits; int() refuses over 4,300 of them.
+    value = float(text)
+    if math.isinf(value):
+        return _OutOfRange()
+    return value if any(mark in text for mark in ".eE") else int(text)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def numbers_out_of_range(data: bytes) -> list[str]:
+    """Return the paths of the numbers in ``data`` that :func:`loads` cannot hold.
+
+    :func:`loads` refuses ``1e400`` or an integer of 400 digits, which are
+    valid JSON (RFC 8259 sets no limit) but beyond a 64-bit float. Called
+    once :func:`loads` has refused ``data``, this tells such a document from
+    one that is not JSON at all: it returns the dotted paths of its numbers
+    out of range (``["a", "items.2"]``), or ``[]`` when ``data`` is not JSON
+    for another reason.
+    """
+    try:
+        parsed = json.loads(
+            data.decode("utf-8"),
+            parse_float=_number,
+            parse_int=_number,
+            parse_constant=_refuse_constant,
+        )
+        return [".".join(path) for path in _paths_out_of_range(parsed, ())]
+    except (ValueError, RecursionError):
+        return []
+
+
+def _paths_out_of_range(value: Any, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    if isinstance(value, _OutOfRange):
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths_out_of_range(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths_out_of_range(item, (*path, str(index)))
 
 
 class SafeJSONProvider(JSONProvider):

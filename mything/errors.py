@@ -16,6 +16,7 @@ subclass only sets defaults::
     ApiException                     400 bad_request (or any status you pass)
      +-- ValidationError             400 validation_error, with .errors
      +-- InvalidJSON                 400 invalid_json
+     +-- MalformedBody               400 malformed_body (broken framing)
      +-- InvalidContentType          400 invalid_content_type
      +-- InvalidPrecondition         400 invalid_precondition
      +-- InvalidIdempotencyKey       400 invalid_idempotency_key
@@ -159,6 +160,16 @@ class InvalidJSON(ApiException):
 
     code = "invalid_json"
     message = "The request body must be a JSON object."
+
+
+class MalformedBody(ApiException):
+    """A body whose framing is broken: cut short before its ``Content-Length``,
+    or in a chunked encoding that does not parse."""
+
+    code = "malformed_body"
+    message = (
+        "The request body ended early or its chunked encoding is broken; send it again."
+    )
 
 
 class InvalidContentType(ApiException):

@@ -25,11 +25,14 @@ from typing import Any, TypeVar
 from flask import request
 from voluptuous import Invalid, MultipleInvalid, Schema
 
-from .encoding import JSONDecodeError, loads
+from .encoding import JSONDecodeError, loads, numbers_out_of_range
 from .endpoints import endpoint_of
 from .errors import InvalidContentType, InvalidJSON, ValidationError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The message for a JSON number too large for a 64-bit float (``1e400``).
+OUT_OF_RANGE = "is a number too large to read"
 
 
 def validate(schema: Schema, data: Any) -> Any:
@@ -82,14 +85,19 @@ def load_json_body() -> dict[str, Any]:
     """Return the request body as a JSON object, or raise a 400 saying why not."""
     if not request.is_json:
         raise InvalidContentType()
-    # Reading the body enforces MAX_CONTENT_LENGTH (413) before parsing.
+    # Reading the body enforces MAX_CONTENT_LENGTH (413) and its framing
+    # (malformed_body) before parsing: see mything.wrappers.RequestBody.
     body = request.get_data(cache=False)
-    # A body without Content-Length (chunked) is cut off at the limit without
-    # an error; one more read raises the 413 instead of parsing a cut body.
-    request.stream.read(1)
     try:
         data = loads(body)
     except JSONDecodeError as exc:
+        unreadable = numbers_out_of_range(body)
+        if unreadable:
+            # Valid JSON, with a number no float holds: the value is wrong,
+            # not the syntax, so it is reported like any value out of range.
+            raise ValidationError(
+                errors=[{"path": path, "message": OUT_OF_RANGE} for path in unreadable]
+            ) from None
         raise InvalidJSON(f"The request body is not valid JSON: {exc}.") from None
     if not isinstance(data, dict):
         raise InvalidJSON()

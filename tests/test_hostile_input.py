@@ -21,6 +21,7 @@ such as ``/orgs/%ff%fe`` arrives as it would from gunicorn.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
@@ -34,8 +35,9 @@ from helpers.databases import postgresql_schema, stored_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from mything import MyThing
+from mything import ApiException, MyThing
 from mything.db import get_database
 from mything.tables import tokens as db_tokens
 from mything.testing import TestUser
@@ -671,3 +673,141 @@ def test_a_path_with_an_empty_segment_is_a_json_404(client, alice, path):
     response = client.get(path, headers=alice.headers)
     assert response.status_code == 404
     assert response.mimetype == "application/json"
+
+
+# Malformed bodies: every one a JSON 400 in the documented shape ------------
+
+SMALL_LIMIT = 64
+
+
+def body_of_length(length: int) -> bytes:
+    """A valid /add body of exactly ``length`` bytes."""
+    start, end = b'{"a": 1, "b": 2, "p": "', b'"}'
+    return start + b"x" * (length - len(start) - len(end)) + end
+
+
+class BrokenChunks:
+    """A server's input stream that fails as gunicorn's does on a bad chunk."""
+
+    def __init__(self, first: bytes) -> None:
+        self.first = first
+
+    def read(self, size: int = -1) -> bytes:
+        if self.first:
+            data, self.first = self.first, b""
+            return data
+        raise OSError("Invalid chunk size")
+
+
+def send_framed(app, body_stream, *, length: int | None, terminated: bool = True):
+    """Call ``app`` as a server would with a body it frames itself; return it."""
+    environ = EnvironBuilder(
+        path="/add", method="POST", content_type="application/json"
+    ).get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    if length is not None:
+        environ["CONTENT_LENGTH"] = str(length)
+    if terminated:
+        # What gunicorn says: it ends the body itself (and reads chunks).
+        environ["wsgi.input_terminated"] = True
+    environ["wsgi.input"] = body_stream
+    app_iter, status, headers = run_wsgi_app(app, environ)
+    body = b"".join(app_iter)
+    return int(status[:3]), dict(headers), body
+
+
+@pytest.fixture
+def small_limit(make_thing):
+    return make_thing(MAX_CONTENT_LENGTH=SMALL_LIMIT, RATELIMIT_ENABLED=False)
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_body_of_exactly_the_limit_is_read_and_one_more_byte_is_413(
+    small_limit, chunked
+):
+    exact = body_of_length(SMALL_LIMIT)
+    status, _, body = send_framed(
+        small_limit, io.BytesIO(exact), length=None if chunked else len(exact)
+    )
+    assert (status, json.loads(body)) == (200, {"sum": 3})
+    over = body_of_length(SMALL_LIMIT + 1)
+    status, headers, body = send_framed(
+        small_limit, io.BytesIO(over), length=None if chunked else len(over)
+    )
+    assert status == 413
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body)["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize("terminated", [False, True])
+def test_a_body_shorter_than_its_content_length_is_malformed(small_limit, terminated):
+    status, headers, body = send_framed(
+        small_limit, io.BytesIO(b'{"a": 1, "b"'), length=40, terminated=terminated
+    )
+    assert status == 400
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body)["code"] == "malformed_body"
+
+
+def test_a_broken_chunked_encoding_is_malformed_not_a_500(small_limit, caplog):
+    status, headers, body = send_framed(
+        small_limit, BrokenChunks(b'{"a": 1,'), length=None
+    )
+    assert status == 400
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body)["code"] == "malformed_body"
+    assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a": 1, "b": "\xff"}',
+        b'{"a": 1, "b": 2, "\xc3\x28": 1}',
+        b'{"a": 1, "b": 2, "c": "\xed\xa0\x80"}',
+        b"\xfe\xff",
+    ],
+)
+def test_a_body_that_is_not_utf8_is_invalid_json(client, body):
+    response = client.post("/add", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize(
+    ("body", "paths"),
+    [
+        (b'{"a": ' + b"1" + b"0" * 400 + b', "b": 1}', ["a"]),
+        (b'{"a": 1e400, "b": -1e400}', ["a", "b"]),
+        (b'{"a": 1, "b": 2, "x": [0, {"y": 1E999}]}', ["x.1.y"]),
+        (b'{"a": -' + b"9" * 5000 + b', "b": 1}', ["a"]),
+    ],
+)
+def test_a_number_too_large_to_read_is_a_validation_error(client, body, paths):
+    response = client.post("/add", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["code"] == "validation_error"
+    assert [error["path"] for error in response.json["errors"]] == paths
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [(2**53 - 1, 1), (-(2**53 - 1), -1), (2**53, 0), (2**52, 2**52)],
+)
+def test_add_refuses_inputs_or_sums_a_javascript_client_cannot_read(
+    thing, client, a, b
+):
+    for response in (
+        client.post("/add", json={"a": a, "b": b}),
+        client.get(f"/add?a={a}&b={b}"),
+    ):
+        assert response.status_code == 400
+        assert response.json["code"] == "validation_error"
+    with pytest.raises(ApiException) as raised:
+        thing.add_numbers(a, b)
+    assert raised.value.code == "validation_error"
+
+
+def test_add_answers_sums_up_to_the_safe_limit(client):
+    response = client.post("/add", json={"a": 2**53 - 2, "b": 1})
+    assert response.json == {"sum": 2**53 - 1}

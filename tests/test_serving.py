@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -81,6 +82,78 @@ def test_a_body_over_the_configured_limit_is_413(server, chunked):
     assert response.status_code == 413
     assert response.headers["Content-Type"] == "application/json"
     assert response.json()["code"] == "payload_too_large"
+
+
+def raw_post(url: str, head: bytes, body: bytes) -> tuple[int, dict]:
+    """Send a POST /add of raw bytes, close our side, and read the answer."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(
+            b"POST /add HTTP/1.1\r\nHost: localhost\r\n"
+            b"Content-Type: application/json\r\nConnection: close\r\n"
+            + head
+            + b"\r\n"
+            + body
+        )
+        # The client closes its side early: the server reads the end of it.
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    _, _, payload = rest.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in rest.lower(), answer
+    return int(status_line.split()[1]), json.loads(payload)
+
+
+def exact_body(length: int) -> bytes:
+    start, end = b'{"a": 1, "b": 2, "p": "', b'"}'
+    return start + b"x" * (length - len(start) - len(end)) + end
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_body_of_exactly_the_configured_limit_is_read(server, chunked):
+    body = exact_body(MAX_CONTENT_LENGTH)
+    response = requests.post(
+        server.url + "/add",
+        data=iter([body]) if chunked else body,
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert response.json() == {"sum": 3}
+    over = exact_body(MAX_CONTENT_LENGTH + 1)
+    response = requests.post(
+        server.url + "/add",
+        data=iter([over]) if chunked else over,
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("head", "body", "code"),
+    [
+        # A body shorter than its Content-Length.
+        (b"Content-Length: 100\r\n", b'{"a": 1, "b"', "malformed_body"),
+        # Chunk sizes that are not hexadecimal, or a chunk without its end.
+        (b"Transfer-Encoding: chunked\r\n", b"zz\r\n{}\r\n0\r\n\r\n", "malformed_body"),
+        (
+            b"Transfer-Encoding: chunked\r\n",
+            b'4\r\n{"a":1}\r\n0\r\n\r\n',
+            "malformed_body",
+        ),
+        (b"Transfer-Encoding: chunked\r\n", b"20\r\n{}", "malformed_body"),
+        (b"Content-Length: 20\r\n", b'{"a": 1e400, "b": 1}', "validation_error"),
+        (b"Content-Length: 17\r\n", b'{"a": "\xff", "b":1}', "invalid_json"),
+    ],
+)
+def test_a_malformed_body_is_a_json_400_under_gunicorn(server, head, body, code):
+    # Not a 500 with a traceback, nor a worker held until gunicorn's timeout.
+    status, answer = raw_post(server.url, head, body)
+    assert status == 400, answer
+    assert answer["code"] == code
 
 
 def test_an_unknown_path_is_a_json_404(server):
