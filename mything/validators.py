@@ -113,22 +113,6 @@ def _identifier(value: object) -> int:
 identifier = Validator(_identifier, {"type": "integer", "minimum": 1})
 
 
-def in_range(
-    validator: Validator, *, minimum: int, maximum: int, message: str
-) -> Validator:
-    """Return ``validator`` limited to ``minimum``..``maximum``."""
-
-    def check(value: object) -> int:
-        number: int = validator(value)
-        if not minimum <= number <= maximum:
-            raise Invalid(message)
-        return number
-
-    return Validator(
-        check, {**validator.json_schema(), "minimum": minimum, "maximum": maximum}
-    )
-
-
 def text(*, min_length: int = 0, max_length: int) -> Validator:
     """Return a validator for a string of ``min_length``..``max_length`` characters.
 
