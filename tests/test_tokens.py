@@ -592,3 +592,15 @@ def test_probes_and_documentation_never_look_at_credentials(app, client, path):
 
     assert response.status_code == 200
     assert not any("tokens" in statement for statement in statements)
+
+def test_the_edge_asks_who_is_calling_once(app, client, alice):
+    # The rate limit, the credential check and the view all need the
+    # caller; the edge finds it with one query and keeps it on the request.
+    client.get("/add?a=1&b=2", headers=alice.headers)  # Its use is recorded.
+
+    with counting_statements(app) as statements:
+        response = client.get("/add?a=1&b=2", headers=alice.headers)
+
+    assert response.status_code == 200
+    assert len(statements) == 1
+    assert "mything_tokens" in statements[0]
