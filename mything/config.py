@@ -147,6 +147,30 @@ def cors_origins(value: str | list[str]) -> list[str]:
     return origins
 
 
+#: The ``X-Forwarded-*`` headers that ``TRUSTED_PROXY_HEADERS`` may name.
+PROXY_HEADERS = ("for", "proto", "host", "prefix")
+
+
+def proxy_headers(value: str | list[str]) -> list[str]:
+    """Check ``TRUSTED_PROXY_HEADERS``: which ``X-Forwarded-*`` headers to trust.
+
+    A string is a comma-separated list (the form environment variables give).
+    """
+    entries = value.split(",") if isinstance(value, str) else value
+    if not isinstance(entries, list | tuple) or not all(
+        isinstance(entry, str) for entry in entries
+    ):
+        raise Invalid("expected a list of header names, or a comma-separated string")
+    names = [entry.strip().lower() for entry in entries if entry.strip()]
+    for name in names:
+        if name not in PROXY_HEADERS:
+            raise Invalid(
+                f"{name!r} is not one of {', '.join(PROXY_HEADERS)} "
+                "(the X-Forwarded-* headers a proxy may set)"
+            )
+    return names
+
+
 def _is_origin(text: str) -> bool:
     try:
         parts = urlsplit(text)
@@ -247,6 +271,12 @@ class Settings:
     max_page_size: int = setting(
         100, "largest `limit` accepted; larger is a 400", check=_positive
     )
+    max_page_bytes: int = setting(
+        1024 * 1024,
+        "largest JSON body of a page in bytes: a page ends early rather than "
+        "pass it (an item larger on its own comes alone)",
+        check=_positive,
+    )
     ratelimit: str = setting(
         "600/minute",
         "requests per caller (user, or address when anonymous)",
@@ -271,6 +301,14 @@ class Settings:
         0,
         "how many proxies' `X-Forwarded-*` headers to trust (Werkzeug's `ProxyFix`)",
         check=Range(min=0, max=16),
+        read_once=True,
+    )
+    trusted_proxy_headers: list[str] = setting(
+        ["for"],
+        "which of those headers to trust: any of `for`, `proto`, `host`, "
+        "`prefix` (comma-separated in `MYTHING_TRUSTED_PROXY_HEADERS`); trust "
+        "only what your proxy sets",
+        check=proxy_headers,
         read_once=True,
     )
     docs_enabled: bool = setting(
@@ -306,6 +344,17 @@ class Settings:
     token_max_days: int = setting(
         365,
         "the longest `expires_in_days` accepted; longer is a 400",
+        check=_positive,
+    )
+    max_tokens_per_user: int = setting(
+        100,
+        "active tokens one user may hold; one more is a 409 `quota_exceeded`",
+        check=_positive,
+    )
+    max_organizations_per_user: int = setting(
+        100,
+        "organizations one user may belong to, created or joined; one more is "
+        "a 409 `quota_exceeded`",
         check=_positive,
     )
 
