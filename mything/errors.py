@@ -28,6 +28,7 @@ subclass only sets defaults::
      +-- NotFound                    404 not_found
      +-- MethodNotAllowed            405 method_not_allowed, with Allow
      +-- Conflict                    409 conflict
+     |    +-- QuotaExceeded          409 quota_exceeded
      +-- PreconditionFailed          412 precondition_failed
      +-- PayloadTooLarge             413 payload_too_large
      +-- KeyReused                   422 idempotency_key_reused
@@ -87,6 +88,9 @@ class ApiException(Exception):
     code: str = "bad_request"
     #: Headers every response of this error carries (``headers`` adds more).
     default_headers: Mapping[str, str] = {}
+    #: On an error that :class:`~mything.client.Client` raises, the answer's
+    #: ``X-Request-ID``: what to quote to the server's operators.
+    request_id: str | None = None
 
     def __init__(
         self,
@@ -277,6 +281,13 @@ class Conflict(ApiException):
     status = 409
     code = "conflict"
     message = "The request conflicts with the current state."
+
+
+class QuotaExceeded(Conflict):
+    """A user holds as many of something as one user may (tokens, organizations)."""
+
+    code = "quota_exceeded"
+    message = "You hold as many of these as one user may."
 
 
 class PreconditionFailed(ApiException):

@@ -106,14 +106,66 @@ def test_a_new_token_is_shown_once_and_works(client, alice):
     assert me.json["name"] == "alice"
 
 
-def test_a_token_expires_after_the_default_days_unless_told(client, alice):
-    default = issue(client, alice).json
-    short = issue(client, alice, expires_in_days=7).json
+def test_a_token_expires_after_the_default_days_unless_told(thing, client, alice):
+    # Made with a token that outlives them both.
+    maker = TestUser("alice", thing.create_token("alice", expires_in_days=365))
+    default = issue(client, maker).json
+    short = issue(client, maker, expires_in_days=7).json
 
     lifetime = parse_time(default["expires_at"]) - parse_time(default["created_at"])
     assert lifetime == timedelta(days=90)
     lifetime = parse_time(short["expires_at"]) - parse_time(short["created_at"])
     assert lifetime == timedelta(days=7)
+
+
+@pytest.mark.parametrize("asked", [{}, {"expires_in_days": 365}])
+def test_a_token_made_with_a_token_never_outlives_it(app, client, alice, asked):
+    maker_expires = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    set_token(app, token_id_of(app, alice.token), expires_at=maker_expires)
+
+    response = issue(client, alice, **asked)
+
+    assert response.status_code == 201
+    assert parse_time(response.json["expires_at"]) == maker_expires
+    # Nor does a token made with that one.
+    child = TestUser("alice", response.json["token"])
+    grandchild = issue(client, child, expires_in_days=365).json
+    assert parse_time(grandchild["expires_at"]) == maker_expires
+
+
+def test_a_token_made_by_the_host_or_a_host_user_lives_as_long_as_asked(thing):
+    thing.create_user("dora")
+    made = thing.as_user("dora").create_token(name="ci", expires_in_days=365)
+    lifetime = parse_time(made["expires_at"]) - parse_time(made["created_at"])
+    assert lifetime == timedelta(days=365)
+
+
+def test_a_user_holds_at_most_max_tokens_per_user(make_thing):
+    thing = make_thing(MAX_TOKENS_PER_USER=3)
+    thing.create_user("alice")
+    alice = TestUser("alice", thing.create_token("alice"))
+    client = thing.flask_app.test_client()
+    assert issue(client, alice).status_code == 201
+    assert issue(client, alice).status_code == 201
+
+    refused = issue(client, alice)
+    assert refused.status_code == 409
+    assert refused.json["code"] == "quota_exceeded"
+    with pytest.raises(ApiException) as raised:
+        thing.create_token("alice")
+    assert raised.value.code == "quota_exceeded"
+    with pytest.raises(ApiException):
+        thing.as_user("alice").create_token(name="more")
+    listed = client.get("/me/tokens", headers=alice.headers).json["items"]
+    assert len(listed) == 3
+
+    # An expired token, or a revoked one, no longer counts.
+    app = thing.flask_app
+    set_token(app, listed[0]["id"], expires_at=datetime.now(UTC))
+    assert issue(client, alice).status_code == 201
+    assert issue(client, alice).status_code == 409
+    client.delete(f"/me/tokens/{listed[1]['id']}", headers=alice.headers)
+    assert issue(client, alice).status_code == 201
 
 
 def test_the_expiry_limits_come_from_the_configuration(make_thing):
@@ -592,6 +644,7 @@ def test_probes_and_documentation_never_look_at_credentials(app, client, path):
 
     assert response.status_code == 200
     assert not any("tokens" in statement for statement in statements)
+
 
 def test_the_edge_asks_who_is_calling_once(app, client, alice):
     # The rate limit, the credential check and the view all need the

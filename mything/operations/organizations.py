@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, insert, select
+from sqlalchemy import Row, bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from ..config import settings
 from ..db import get_db, inserted_id
 from ..encoding import isoformat
-from ..errors import Conflict, Forbidden, NotFound, ValidationError
+from ..errors import Conflict, Forbidden, NotFound, QuotaExceeded, ValidationError
 from ..pagination import keyset, load_page
 from ..schemas import USER_NAME
 from ..tables import memberships, organizations, users, utcnow
@@ -60,8 +61,41 @@ def list_organizations(
     )
 
 
+#: The user row, locked: one user's new memberships take turns.
+_LOCK_USER = (
+    select(users.c.id).where(users.c.id == bindparam("user_id")).with_for_update()
+)
+#: How many organizations a user belongs to.
+_MEMBERSHIPS_OF_USER = (
+    select(func.count())
+    .select_from(memberships)
+    .where(memberships.c.user_id == bindparam("user_id"))
+)
+
+
+def check_organization_quota(user: User) -> None:
+    """Refuse (409 ``quota_exceeded``) a new membership past the user's quota.
+
+    ``user`` may belong to ``MAX_ORGANIZATIONS_PER_USER`` organizations,
+    created or joined. Call it before every new membership of theirs, in
+    the transaction that adds it: it locks the user's row, so that two
+    requests cannot each count one short of the cap and both add one.
+    (SQLite has no row locks: its writers take turns anyway.)
+    """
+    db = get_db()
+    db.execute(_LOCK_USER, {"user_id": user.id})
+    count = db.execute(_MEMBERSHIPS_OF_USER, {"user_id": user.id}).scalar_one()
+    cap = settings().max_organizations_per_user
+    if count >= cap:
+        raise QuotaExceeded(
+            f"{user.name!r} already belongs to {cap} organizations, as many as "
+            "one user may."
+        )
+
+
 def create_organization(user: User, slug: str, *, name: str) -> dict[str, Any]:
     """Create an organization with ``user`` as its owner; a taken slug is a 409."""
+    check_organization_quota(user)
     db = get_db()
     now = utcnow()
     try:

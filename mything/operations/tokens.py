@@ -14,6 +14,12 @@ is issued (:func:`issue_token`), and only its hash is kept
 Nothing about a token is cached between requests, so a revoked token is
 refused by the very next request, in every worker and on every host.
 
+A token can only pass on what it has. One created with a token never
+expires later than the token that made it (RFC 6819, section 5.1.5.3): a
+leaked one-day token cannot mint itself a year. And one user holds at most
+``MAX_TOKENS_PER_USER`` tokens that have not expired; one more is a 409
+``quota_exceeded``, whoever asks (the API, the command line or the host).
+
 Each use is recorded in ``last_used_at``, at most once per
 :data:`LAST_USE_INTERVAL` per token, so most requests only read the token;
 the record is written after the request, in a short transaction of its
@@ -28,16 +34,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Row, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import token_format
 from ..config import settings
 from ..db import after_release, get_database, get_db, inserted_id
 from ..encoding import isoformat
-from ..errors import InvalidToken, NotFound
+from ..errors import InvalidToken, NotFound, QuotaExceeded
 from ..pagination import keyset, load_page
 from ..tables import MAX_ID, tokens, users, utcnow
+from .events import Chain, record_event
 from .users import User
 
 #: How stale ``last_used_at`` may get before a request records its use.
@@ -55,6 +62,8 @@ class TokenUser(User):
 
     token_id: int
     scope: str
+    #: When the token expires (``None``: a legacy token, which never does).
+    expires_at: datetime | None = None
 
 
 _COLUMNS = (
@@ -92,15 +101,29 @@ def _as_utc(moment: datetime) -> datetime:
 
 
 def issue_token(
-    user: User, *, name: str, scope: str = "write", expires_in_days: int | None = None
+    user: User,
+    *,
+    name: str,
+    scope: str = "write",
+    expires_in_days: int | None = None,
+    administrative: bool = False,
 ) -> dict[str, Any]:
     """Issue a token for ``user``; return its description and, this once, its secret.
 
-    Without ``expires_in_days`` it lives ``TOKEN_DEFAULT_DAYS``.
+    ``administrative`` says that the host or an operator asked, not ``user``
+    (the event then has no actor).
+
+    Without ``expires_in_days`` it lives ``TOKEN_DEFAULT_DAYS``, and never
+    longer than the token ``user`` authenticated with, if any. A user who
+    holds ``MAX_TOKENS_PER_USER`` active tokens gets a 409 instead.
     """
     days = expires_in_days or settings().token_default_days
-    secret = token_format.new_token()
     now = utcnow()
+    expires_at = now + timedelta(days=days)
+    if isinstance(user, TokenUser) and user.expires_at is not None:
+        expires_at = min(expires_at, user.expires_at)
+    _check_quota(user, now)
+    secret = token_format.new_token()
     # inserted_primary_key, not RETURNING: MySQL has no RETURNING.
     token_id = inserted_id(
         get_db().execute(
@@ -110,29 +133,69 @@ def issue_token(
                 name=name,
                 scope=scope,
                 created_at=now,
-                expires_at=now + timedelta(days=days),
+                expires_at=expires_at,
             )
         )
     )
-    return {**get_token(user, token_id), "token": secret}
+    issued = get_token(user, token_id)
+    actor = None if administrative else user
+    record_event("token.created", issued, chain=Chain(user_id=user.id), actor=actor)
+    return {**issued, "token": secret}
+
+
+#: The user row, locked: issuing tokens for one user takes turns.
+_LOCK_USER = (
+    select(users.c.id).where(users.c.id == bindparam("user_id")).with_for_update()
+)
+#: How many of a user's tokens have not expired (legacy ones never do).
+_ACTIVE_TOKENS = (
+    select(func.count())
+    .select_from(tokens)
+    .where(
+        tokens.c.user_id == bindparam("user_id"),
+        or_(tokens.c.expires_at.is_(None), tokens.c.expires_at > bindparam("now")),
+    )
+)
+
+
+def _check_quota(user: User, now: datetime) -> None:
+    db = get_db()
+    # Locked, so that two requests cannot each count one token short of the
+    # cap and both issue one. (SQLite has no row locks: its writers take turns.)
+    db.execute(_LOCK_USER, {"user_id": user.id})
+    active = db.execute(_ACTIVE_TOKENS, {"user_id": user.id, "now": now}).scalar_one()
+    cap = settings().max_tokens_per_user
+    if active >= cap:
+        raise QuotaExceeded(
+            f"A user may hold {cap} active tokens; revoke one to make another."
+        )
 
 
 def revoke_token(user: User, token_id: Any) -> None:
     """Revoke one of ``user``'s tokens; any other id is a 404."""
-    _check_id(token_id)
+    revoked = get_token(user, token_id)
     deleted = get_db().execute(
         delete(tokens).where(tokens.c.id == token_id, tokens.c.user_id == user.id)
     )
     if deleted.rowcount == 0:
+        # Revoked meanwhile by a request that committed first.
         raise NotFound(TOKEN_NOT_FOUND)
+    record_event("token.revoked", revoked, chain=Chain(user_id=user.id), actor=user)
 
 
 def revoke_any_token(token_id: Any) -> None:
     """Revoke the token ``token_id``, whoever holds it (an administrative operation)."""
     _check_id(token_id)
+    row = (
+        get_db()
+        .execute(select(*_COLUMNS, tokens.c.user_id).where(tokens.c.id == token_id))
+        .first()
+    )
     deleted = get_db().execute(delete(tokens).where(tokens.c.id == token_id))
-    if deleted.rowcount == 0:
+    if row is None or deleted.rowcount == 0:
         raise NotFound(TOKEN_NOT_FOUND)
+    chain = Chain(user_id=row.user_id)
+    record_event("token.revoked", token_json(row), chain=chain, actor=None)
 
 
 def current_token_id(user: User) -> int:
@@ -234,7 +297,13 @@ def authenticate_token(secret: str) -> TokenUser:
     if last_used is None or _as_utc(last_used) <= now - LAST_USE_INTERVAL:
         _record_use(row.id, now)
     scope = row.scope or "write"  # a legacy token may write
-    return TokenUser(row.user_id, row.user_name, token_id=row.id, scope=scope)
+    return TokenUser(
+        row.user_id,
+        row.user_name,
+        token_id=row.id,
+        scope=scope,
+        expires_at=None if row.expires_at is None else _as_utc(row.expires_at),
+    )
 
 
 def _record_use(token_id: int, now: datetime) -> None:
