@@ -32,7 +32,7 @@ from werkzeug.routing import BaseConverter
 from werkzeug.utils import find_modules, import_string
 
 from . import access, cli, cors, db, edge, logs, metrics, ratelimit
-from .config import CheckedConfig, settings_of
+from .config import PROXY_HEADERS, CheckedConfig, settings_of
 from .encoding import SafeJSONProvider
 from .errors import (
     answer_every_error,
@@ -152,16 +152,30 @@ def create_app(config: Mapping[str, Any] | None = None) -> ApiFlask:
     answer_every_error(app)
     access.init_app(app)
     metrics.init_app(app)
-    hops = settings_of(app).trusted_proxies
-    if hops:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            _keep_mount_prefix(app.wsgi_app),
-            x_for=hops,
-            x_proto=hops,
-            x_host=hops,
-            x_prefix=hops,
-        )
+    trust_proxies(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Read the ``X-Forwarded-*`` headers that ``app``'s proxies set, and only those.
+
+    ``TRUSTED_PROXIES`` says how many proxies stand in front of mything, and
+    ``TRUSTED_PROXY_HEADERS`` which headers they set (``for`` by default).
+    A header a proxy passes on without setting it is the client's to choose:
+    trusting ``X-Forwarded-Host`` from nginx's usual setup, which sets only
+    ``X-Forwarded-For``, would let any client choose the host of every URL
+    mything writes (``Location``, ``Link``, the ``servers`` of
+    ``/openapi.json``).
+    """
+    checked = settings_of(app)
+    hops = checked.trusted_proxies
+    if not hops:
+        return
+    trusted = checked.trusted_proxy_headers
+    app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+        _keep_mount_prefix(app.wsgi_app),
+        **{f"x_{name}": hops if name in trusted else 0 for name in PROXY_HEADERS},
+    )
 
 
 def _keep_mount_prefix(wsgi_app: Any) -> Any:

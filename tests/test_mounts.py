@@ -10,9 +10,11 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
+
+from mything import ConfigError
 
 HOME = "<h1>The host</h1>"
 NOT_FOUND = "<h1>The host has no such page</h1>"
@@ -145,7 +147,11 @@ def test_the_host_can_read_the_request_id_from_the_environ(thing):
 
 def test_a_forwarded_prefix_goes_before_the_mount_prefix(tmp_path, make_thing):
     thing = make_thing(
-        {"DATABASE_URI": f"sqlite:///{tmp_path / 'proxied.db'}", "TRUSTED_PROXIES": 1}
+        {
+            "DATABASE_URI": f"sqlite:///{tmp_path / 'proxied.db'}",
+            "TRUSTED_PROXIES": 1,
+            "TRUSTED_PROXY_HEADERS": ["for", "prefix"],
+        }
     )
     thing.create_user("alice")
     headers = {
@@ -156,3 +162,45 @@ def test_a_forwarded_prefix_goes_before_the_mount_prefix(tmp_path, make_thing):
         "/api/orgs", json={"slug": "acme", "name": "Acme"}, headers=headers
     )
     assert response.headers["Location"] == "http://localhost/site/api/orgs/acme"
+
+
+FORWARDED = {
+    "X-Forwarded-For": "203.0.113.9",
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "evil.example",
+    "X-Forwarded-Prefix": "/evil",
+}
+
+
+def urls_written(thing) -> tuple[str, str]:
+    """The server URL of /openapi.json and a Location, behind a forwarding proxy."""
+    thing.create_user("alice")
+    client = Client(thing)
+    spec = client.get("/openapi.json", headers=FORWARDED).json
+    headers = {**FORWARDED, "Authorization": f"Bearer {thing.create_token('alice')}"}
+    created = client.post("/orgs", json={"slug": "acme", "name": "A"}, headers=headers)
+    return spec["servers"][0]["url"], created.headers["Location"]
+
+
+def test_a_trusted_proxy_is_trusted_for_the_client_address_only(make_thing):
+    thing = make_thing(TRUSTED_PROXIES=1)
+    addresses = []
+    thing.flask_app.before_request(lambda: addresses.append(request.remote_addr))
+    server, location = urls_written(thing)
+    # The host, scheme and prefix the client sent are ignored...
+    assert "evil" not in server
+    assert location == "http://localhost/orgs/acme"
+    # ...and its address is the one the proxy reports.
+    assert set(addresses) == {"203.0.113.9"}
+
+
+def test_each_forwarded_header_is_trusted_only_when_named(make_thing):
+    thing = make_thing(TRUSTED_PROXIES=1, TRUSTED_PROXY_HEADERS="for,proto,host,prefix")
+    server, location = urls_written(thing)
+    assert server.startswith("https://evil.example/evil")
+    assert location == "https://evil.example/evil/orgs/acme"
+
+
+def test_an_unknown_forwarded_header_name_stops_the_app(make_thing):
+    with pytest.raises(ConfigError, match="TRUSTED_PROXY_HEADERS"):
+        make_thing(TRUSTED_PROXY_HEADERS=["for", "port"])
