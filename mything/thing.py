@@ -22,7 +22,7 @@ and commits when the operation succeeds, exactly like a request.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import admin, schemas
@@ -41,6 +41,7 @@ from .errors import NotFound, Unauthorized
 from .operations import demo, notes, organizations, tokens, users
 from .operations.notes import NOTE_NOT_FOUND
 from .operations.tokens import TOKEN_NOT_FOUND
+from .pages import every_item
 from .validation import validate, validate_arguments, without_none
 from .validators import is_valid
 
@@ -186,6 +187,10 @@ class UserApi:
             cursor=cursor,
         )
 
+    def iter_tokens(self) -> Iterator[dict[str, Any]]:
+        """Every token of the user, newest first, page after page."""
+        return every_item(self.tokens)
+
     def create_token(
         self,
         name: str,
@@ -223,6 +228,10 @@ class UserApi:
             cursor=cursor,
         )
 
+    def iter_organizations(self) -> Iterator[dict[str, Any]]:
+        """Every organization of the user, page after page."""
+        return every_item(self.organizations)
+
     def create_organization(self, slug: str, *, name: str) -> dict[str, Any]:
         """Like ``POST /orgs``: the user becomes the owner."""
         return self._call(
@@ -249,6 +258,10 @@ class UserApi:
             limit=limit,
             cursor=cursor,
         )
+
+    def iter_members(self, slug: str) -> Iterator[dict[str, Any]]:
+        """Every member of the organization ``slug``, page after page."""
+        return every_item(self.members, slug)
 
     def add_member(
         self, slug: str, user: str, *, role: str | None = None
@@ -285,6 +298,12 @@ class UserApi:
             cursor=cursor,
             tag=tag,
         )
+
+    def iter_notes(
+        self, slug: str, *, tag: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every note of the organization ``slug``, newest first, page after page."""
+        return every_item(self.notes, slug, tag=tag)
 
     def create_note(
         self,
