@@ -14,6 +14,13 @@ began exactly once.
 Cursors are signed with a secret stored in the database (shared by every
 worker and host) and carry the listing they belong to, so a tampered cursor,
 or one from another organization or filter, is a 400 and never a 500.
+
+A page is bounded in bytes as well as in items: its JSON body stays within
+``MAX_PAGE_BYTES``. When the next item would pass that budget the page ends
+early, with a cursor as usual, so a hundred notes of escaped ``<`` (six
+bytes each) make several pages instead of one of sixty megabytes. A page
+holds at least one item, even one larger than the budget on its own;
+otherwise a client could never get past it.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from sqlalchemy import ColumnElement, Row, Select, bindparam
 
 from .config import settings
 from .db import get_database, get_db
+from .encoding import dumps
 from .errors import ValidationError
 from .tables import MAX_ID
 
@@ -35,6 +43,8 @@ MAX_CURSOR_LENGTH = 512
 #: The characters of a cursor, as a regular expression character class:
 #: itsdangerous's URL-safe base64 payload and signature, joined by a dot.
 CURSOR_ALPHABET = "A-Za-z0-9_.-"
+#: The bytes of a page's body around its items, with the longest cursor.
+PAGE_ENVELOPE = len(dumps({"items": [], "next_cursor": "x" * MAX_CURSOR_LENGTH}))
 
 
 def keyset(query: Select, key: ColumnElement, *, descending: bool = False) -> Select:
@@ -92,13 +102,30 @@ def end_page(
     """Return the page of the first ``size`` of ``items``, with the cursor to go on.
 
     ``items`` are what the statement of :func:`keyset` found, serialized;
-    ``key`` names the field of the sort key.
+    ``key`` names the field of the sort key. The page ends sooner if its
+    body would pass ``MAX_PAGE_BYTES`` (see :func:`within_budget`).
     """
+    size = within_budget(items, size)
     next_cursor = None
     if len(items) > size:
         del items[size:]
         next_cursor = encode_cursor(items[-1][key], scope=scope)
     return {"items": items, "next_cursor": next_cursor}
+
+
+def within_budget(items: list[dict[str, Any]], size: int) -> int:
+    """Return how many of the first ``size`` of ``items`` fit in ``MAX_PAGE_BYTES``.
+
+    Each item counts as the bytes it is sent as (escapes included), plus
+    its comma; at least one item fits, whatever its size.
+    """
+    budget = settings().max_page_bytes - PAGE_ENVELOPE
+    used = 0
+    for count, item in enumerate(items[:size]):
+        used += len(dumps(item)) + 1
+        if used > budget and count > 0:
+            return count
+    return size
 
 
 def load_page(

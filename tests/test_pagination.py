@@ -4,6 +4,7 @@ The thing here has small pages (``PAGE_SIZE`` 3, ``MAX_PAGE_SIZE`` 5) so
 that a few items make several pages.
 """
 
+import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -339,3 +340,62 @@ def test_next_links_visit_every_member_once(client, thing, alice, api):
 
     assert [len(page) for page in pages] == [4, 3]
     assert [member["user"] for page in pages for member in page] == ["alice", *names]
+
+
+# The byte budget: MAX_PAGE_BYTES -------------------------------------------
+
+
+def walk_bodies(client, url, caller):
+    """Follow next links from ``url``; return each page's raw body."""
+    bodies = []
+    while url is not None:
+        response = client.get(url, headers=caller.headers)
+        assert response.status_code == 200
+        bodies.append(response.get_data())
+        url = next_link(response)
+    return bodies
+
+
+def test_a_page_ends_before_its_body_passes_max_page_bytes(thing, client, alice, api):
+    thing.flask_app.config["MAX_PAGE_BYTES"] = 30_000
+    # Each "<" is sent as six bytes: 12,000 bytes of body per note.
+    ids = [
+        api.create_note("acme", title=f"note {index}", body="<" * 2_000)["id"]
+        for index in range(5)
+    ]
+
+    bodies = walk_bodies(client, NOTES + "?limit=5", alice)
+
+    assert all(len(body) <= 30_000 for body in bodies)
+    pages = [json.loads(body)["items"] for body in bodies]
+    assert [len(page) for page in pages] == [2, 2, 1]
+    assert [note["id"] for page in pages for note in page] == ids[::-1]
+
+
+def test_an_item_larger_than_the_budget_comes_alone(thing, client, alice, api):
+    thing.flask_app.config["MAX_PAGE_BYTES"] = 1_000
+    ids = (
+        add_notes(api, 1)
+        + [api.create_note("acme", title="big", body="<" * 5_000)["id"]]
+        + add_notes(api, 1)
+    )
+
+    pages = walk(client, NOTES + "?limit=5", alice)
+
+    assert [[note["id"] for note in page] for page in pages] == [
+        [ids[2]],
+        [ids[1]],
+        [ids[0]],
+    ]
+
+
+@pytest.mark.parametrize("listing", ["/orgs", "/me/tokens", NOTES])
+def test_every_listing_keeps_to_the_budget(thing, client, alice, api, listing):
+    thing.flask_app.config["MAX_PAGE_BYTES"] = 1
+    add_notes(api, 2)
+    api.create_organization("globex", name="Globex")
+    thing.create_token("alice")
+
+    pages = walk(client, listing + "?limit=5", alice)
+
+    assert [len(page) for page in pages] == [1, 1]
