@@ -43,6 +43,14 @@ def dumps(value: Any) -> bytes:
     return data
 
 
+def dumps_plain(value: Any) -> bytes:
+    """Serialize ``value`` to UTF-8 JSON bytes without escaping ``<>&'``.
+
+    For JSON that is stored, never sent: :func:`loads` reads it back the same.
+    """
+    return orjson.dumps(value)
+
+
 def isoformat(moment: datetime) -> str:
     """Format a moment as ISO 8601 UTC, to the microsecond (``...12:00:00.000000Z``)."""
     # isoformat() ends a UTC moment in "+00:00"; it is faster than strftime.

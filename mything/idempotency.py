@@ -19,6 +19,16 @@ they hold across workers and hosts, a request that failed leaves no key
 behind (its retry runs again), and two requests racing with one key cannot
 both run — the second waits for the first's key row and then replays it.
 Keys are per user; anonymous requests ignore the header.
+
+What is kept is bounded. A record stores the answer's status, its
+``Location`` and ``ETag``, and its body as plain JSON (the escapes of
+``<>&'`` are for the wire, and would make a note of ``<`` six times
+larger). Records older than :data:`KEY_LIFETIME` are removed without
+anyone asking: a request that claims a key also removes up to
+:data:`SWEEP_BATCH` expired records of anyone's, at most once every
+:data:`SWEEP_INTERVAL` seconds per worker while the table has none left
+over, so the table holds about a day of keys and no request does more than
+a bounded amount of cleaning.
 """
 
 from __future__ import annotations
@@ -26,16 +36,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from flask import request
-from sqlalchemy import delete, insert, select, update
+from flask import current_app, request
+from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from .db import get_db
-from .encoding import dumps, loads
+from .encoding import dumps_plain, loads
 from .endpoints import endpoint_of
 from .errors import InvalidIdempotencyKey, KeyReused
 from .operations.users import User
@@ -56,6 +67,20 @@ _VALID_KEY = re.compile(KEY_PATTERN)
 
 # The response headers worth replaying; the rest are made anew.
 _STORED_HEADERS = ("Location", "ETag")
+
+#: The most expired records one request removes.
+SWEEP_BATCH = 100
+#: Seconds a worker waits before sweeping again, once a sweep left none over.
+SWEEP_INTERVAL = 60.0
+
+#: Up to a batch of expired records, locked; those another sweep holds are
+#: passed by (SQLite has no row locks: its writers take turns anyway).
+_EXPIRED = (
+    select(idempotency_keys.c.user_id, idempotency_keys.c.key)
+    .where(idempotency_keys.c.created_at < bindparam("cutoff"))
+    .limit(SWEEP_BATCH)
+    .with_for_update(skip_locked=True)
+)
 
 
 def idempotent(view: F | None = None, /, *, never_stored: Sequence[str] = ()) -> Any:
@@ -98,6 +123,7 @@ def _fingerprint() -> str:
 def _claim(user: User, key: str, fingerprint: str) -> ApiResult | None:
     """Reserve ``key`` for this request, or return the answer stored for it."""
     db = get_db()
+    sweep_expired_keys()
     where = (idempotency_keys.c.user_id == user.id, idempotency_keys.c.key == key)
     db.execute(
         delete(idempotency_keys).where(
@@ -127,6 +153,26 @@ def _claim(user: User, key: str, fingerprint: str) -> ApiResult | None:
     return ApiResult(value, row.status, headers=headers)
 
 
+def sweep_expired_keys() -> int:
+    """Remove up to :data:`SWEEP_BATCH` expired records, if it is time; return how many.
+
+    It is time when the last sweep of this app in this process removed a
+    full batch (more may be waiting), or :data:`SWEEP_INTERVAL` seconds
+    after one that did not.
+    """
+    state = current_app.extensions.setdefault("mything.idempotency", {"next": 0.0})
+    now = time.monotonic()
+    if now < state["next"]:
+        return 0
+    db = get_db()
+    expired = db.execute(_EXPIRED, {"cutoff": utcnow() - KEY_LIFETIME}).all()
+    if expired:
+        pair = tuple_(idempotency_keys.c.user_id, idempotency_keys.c.key)
+        db.execute(delete(idempotency_keys).where(pair.in_(expired)))
+    state["next"] = now if len(expired) == SWEEP_BATCH else now + SWEEP_INTERVAL
+    return len(expired)
+
+
 def _remember(
     user: User, key: str, result: ApiResult, *, never_stored: Sequence[str]
 ) -> None:
@@ -141,7 +187,7 @@ def _remember(
         .where(idempotency_keys.c.user_id == user.id, idempotency_keys.c.key == key)
         .values(
             status=result.status,
-            body=None if value is None else dumps(value).decode(),
-            headers=dumps(headers).decode(),
+            body=None if value is None else dumps_plain(value).decode(),
+            headers=dumps_plain(headers).decode(),
         )
     )

@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import pytest
 from helpers.databases import ALL_DATABASES
-from sqlalchemy import update
+from sqlalchemy import insert, select, update
 
 from mything import MyThing
 from mything.db import get_database
+from mything.idempotency import SWEEP_BATCH
 from mything.tables import idempotency_keys, utcnow
 
 pytestmark = pytest.mark.databases(*ALL_DATABASES)
@@ -104,6 +105,46 @@ def test_a_key_is_forgotten_after_a_day(app, client, alice, acme):
     response = create(client, alice, "k-1", title="today")
     assert response.status_code == 201
     assert note_titles(client, alice) == ["today", "yesterday"]
+
+
+def stored_keys(app) -> list:
+    with get_database(app).engine.connect() as connection:
+        return connection.execute(select(idempotency_keys)).all()
+
+
+def test_expired_keys_are_removed_a_bounded_batch_at_a_time(app, client, alice, acme):
+    aged = utcnow() - timedelta(hours=25)
+    rows = [
+        {"user_id": 1, "key": f"old-{n}", "fingerprint": "0" * 64, "created_at": aged}
+        for n in range(SWEEP_BATCH * 2 + 50)
+    ]
+    with get_database(app).engine.begin() as connection:
+        connection.execute(insert(idempotency_keys), rows)
+
+    # Nobody reuses those keys: requests with other keys remove them, a
+    # batch at most each.
+    create(client, alice, "new-1", title="one")
+    assert len(stored_keys(app)) == len(rows) - SWEEP_BATCH + 1
+    create(client, alice, "new-2", title="two")
+    create(client, alice, "new-3", title="three")
+
+    assert sorted(row.key for row in stored_keys(app)) == ["new-1", "new-2", "new-3"]
+    # A replay within the day still answers as the first time.
+    replay = create(client, alice, "new-1", title="one")
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json["title"] == "one"
+    assert replay.headers["ETag"]
+
+
+def test_a_stored_answer_is_kept_without_the_escapes(app, client, alice, acme):
+    first = create(client, alice, "k-1", title="t", body="<" * 10_000)
+    (row,) = stored_keys(app)
+    # Sent as six bytes each, stored as one.
+    assert len(first.get_data()) > 60_000
+    assert len(row.body) < 11_000
+    replay = create(client, alice, "k-1", title="t", body="<" * 10_000)
+    assert replay.get_data() == first.get_data()
+    assert replay.headers["ETag"] == first.headers["ETag"]
 
 
 def test_keys_hold_across_processes_sharing_the_database(
