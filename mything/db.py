@@ -15,9 +15,14 @@ runs once the connection is released) lives in one :class:`Resources` on
 Each app owns one :class:`Database` in ``app.extensions["mything.db"]``, so
 two apps in one process never share an engine. The tables are defined in
 :mod:`mything.tables`, and :mod:`mything.migrations` builds and upgrades them.
-The first connection brings an empty database to the newest revision (and
-an older one too, when ``AUTO_UPGRADE`` is on); building the app already
-refuses a database that is behind and may not be upgraded automatically.
+Building the app opens nothing: no connection, no file. The first
+connection (of a request, a Python call or a command) brings an empty
+database to the newest revision (and an older one too, when
+``AUTO_UPGRADE`` is on), and refuses a database that is behind and may not
+be upgraded automatically: a 503 for requests, and an error naming
+``mything db upgrade`` in the log. So a host may build its ``MyThing`` when
+its module is imported, and a test collector or ``flask routes`` that
+imports it touches no database.
 
 Every engine is tuned for a web server, and bounded by ``DATABASE_TIMEOUT``
 so that a database that stops answering is a 503, not a request that hangs:
@@ -50,7 +55,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import click
 from flask import current_app, g
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import (
@@ -61,7 +65,7 @@ from sqlalchemy.engine import (
     ExceptionContext,
     make_url,
 )
-from sqlalchemy.exc import DBAPIError, InvalidatePoolError
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from . import migrations
@@ -124,24 +128,6 @@ class Database:
             # this on the client; MySQL would need a round trip.
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         return connection
-
-    def check(self) -> None:
-        """Refuse, now, a database that this mything cannot or may not use.
-
-        That is one at a revision this mything does not know, or one behind
-        the newest revision while ``AUTO_UPGRADE`` is off. A database that
-        does not answer is left for the first request (a 503 until it does).
-        """
-        try:
-            with self.engine.connect() as connection:
-                status = migrations.read_status(connection, schema=self.schema)
-        except DBAPIError as exc:
-            logger.warning("could not check the database schema yet: %s", exc)
-            return
-        finally:
-            # Forked workers (gunicorn --preload) must not share this socket.
-            self.engine.dispose()
-        self._verify(status)
 
     def _verify(self, status: Status) -> bool:
         """Return whether the database needs an upgrade; raise if it may not."""
@@ -419,7 +405,7 @@ def _begin_immediate(connection: Connection) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Give ``app`` its database, check its schema, and release connections."""
+    """Give ``app`` its database (unopened) and release its connections."""
     checked = settings_of(app)
     database = Database(
         checked.database_uri,
@@ -427,10 +413,6 @@ def init_app(app: Flask) -> None:
         timeout=checked.database_timeout,
         auto_upgrade=bool(checked.auto_upgrade),
     )
-    if click.get_current_context(silent=True) is None:
-        # Commands (mything db upgrade above all) must start on a database
-        # that is behind; they check it themselves.
-        database.check()
     app.extensions["mything.db"] = database
     app.teardown_appcontext(close_db)
 

@@ -58,7 +58,9 @@ class MyThing:
     """mything as one object: call it as a WSGI app, or use its methods.
 
     ``config`` overrides the defaults, the ``MYTHING_CONFIG`` file and the
-    ``MYTHING_*`` environment variables.
+    ``MYTHING_*`` environment variables. Building one checks the
+    configuration (and that a configured Redis answers) but opens no
+    database connection and creates no file: the first request or call does.
     """
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:

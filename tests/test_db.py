@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import NullPool
 
-from mything import ApiException, MyThing
+from mything import ApiException, ConfigError, MyThing
 from mything.db import get_database, get_db
 from mything.encoding import isoformat
 from mything.migrations import VERSION_TABLE
@@ -374,3 +374,41 @@ def test_a_pooled_connection_the_server_closed_is_replaced_before_use(
     assert response.status_code == 201, response.get_data(as_text=True)
     with engine.connect() as connection:
         assert backend_id(connection) != pooled
+
+
+@pytest.mark.databases("sqlite")
+def test_building_a_thing_opens_nothing_and_creates_no_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    thing = MyThing()  # The default database: mything.db, here.
+    connections = []
+    engine = get_database(thing.flask_app).engine
+    event.listen(engine, "connect", lambda *args: connections.append(args))
+
+    assert thing.add_numbers(1, 2) == {"sum": 3}
+    assert list(tmp_path.iterdir()) == []
+    assert connections == []
+
+    thing.create_user("alice")
+    assert (tmp_path / "mything.db").exists()
+    get_database(thing.flask_app).dispose()
+
+
+@pytest.mark.databases("sqlite")
+def test_building_a_thing_on_a_database_that_does_not_answer_succeeds():
+    # Port 1 on the loopback: refused at once, whenever something connects.
+    thing = MyThing({"DATABASE_URI": "postgresql://mything@127.0.0.1:1/mything"})
+
+    assert thing.flask_app.test_client().get("/healthz").status_code == 200
+    ready = thing.flask_app.test_client().get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json["code"] == "unavailable"
+
+
+@pytest.mark.databases("sqlite")
+def test_a_bad_setting_still_fails_when_the_thing_is_built(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as refused:
+        MyThing({"DATABASE_URI": "nosuchdb://x"})
+    assert "DATABASE_URI" in str(refused.value)
+    assert "\n" not in str(refused.value)
+    assert list(tmp_path.iterdir()) == []

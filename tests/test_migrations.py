@@ -18,15 +18,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 import sqlalchemy
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from helpers.databases import ALL_DATABASES, POSTGRESQL_URI
+from helpers.processes import gunicorn
 from helpers.services import unavailable
 from sqlalchemy import inspect, select, text
 from werkzeug.test import Client
 
-from mything import ConfigError, MyThing
+from mything import ApiException, MyThing
 from mything import migrations as mything_migrations
 from mything.db import get_database
 from mything.migrations import VERSION_TABLE, head, include_name
@@ -301,13 +303,23 @@ def test_an_expired_idempotency_key_of_0_1_is_a_new_request(database_uri):
 
 
 @pytest.mark.databases("postgresql")
-def test_a_postgresql_database_of_0_1_is_refused_until_upgraded(database_uri):
+def test_a_postgresql_database_of_0_1_is_refused_until_upgraded(database_uri, caplog):
     facts = load_legacy(database_uri)
 
-    with pytest.raises(ConfigError) as refused:
-        MyThing({"DATABASE_URI": database_uri})
-    assert "mything db upgrade" in str(refused.value)
-    assert "\n" not in str(refused.value)
+    # Building opens nothing; the first request or call finds the old schema.
+    behind = MyThing({"DATABASE_URI": database_uri})
+    try:
+        refused = Client(behind).get("/readyz")
+        with pytest.raises(ApiException) as called:
+            behind.create_user("carol")
+    finally:
+        get_database(behind.flask_app).dispose()
+    assert refused.status_code == 503
+    assert refused.json["code"] == "unavailable"
+    assert called.value.status == 503
+    [logged] = {r.getMessage() for r in caplog.records if r.levelname == "ERROR"}
+    assert "mything db upgrade" in logged
+    assert "\n" not in logged
 
     result = mything_command("db", "upgrade", database_uri=database_uri)
     assert result.returncode == 0, result.stderr
@@ -485,17 +497,23 @@ def test_bad_revisions_are_one_line_and_change_nothing(database_uri, args, expec
     assert current.stdout.strip() == f"{head()} (head)"
 
 
-def test_a_revision_from_a_newer_release_is_refused_at_start(database_uri):
+def test_a_revision_from_a_newer_release_is_refused_at_first_use(database_uri):
     mything_command("db", "upgrade", database_uri=database_uri)
     engine = engine_for(database_uri)
     with engine.begin() as connection:
         connection.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '9999'")
 
-    with pytest.raises(ConfigError) as refused:
-        MyThing({"DATABASE_URI": database_uri})
+    thing = MyThing({"DATABASE_URI": database_uri})
+    try:
+        with pytest.raises(ApiException) as refused:
+            thing.create_user("carol")
+    finally:
+        get_database(thing.flask_app).dispose()
     upgrade = mything_command("db", "upgrade", database_uri=database_uri)
 
-    assert "9999" in str(refused.value) and "newer release" in str(refused.value)
+    assert refused.value.status == 503
+    reason = str(refused.value.__cause__)
+    assert "9999" in reason and "newer release" in reason
     assert upgrade.returncode != 0
     [line] = error_lines(upgrade)
     assert "9999" in line
@@ -506,22 +524,20 @@ def test_a_revision_from_a_newer_release_is_refused_at_start(database_uri):
     engine.dispose()
 
 
+@pytest.mark.slow
 @pytest.mark.databases("postgresql")
-def test_gunicorn_preload_stops_cleanly_on_a_database_that_is_behind(database_uri):
+def test_gunicorn_on_a_database_that_is_behind_is_not_ready(database_uri, tmp_path):
     load_legacy(database_uri)
+    output = tmp_path / "gunicorn.log"
 
-    result = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "--preload", "--workers", "2"]
-        + ["--bind", "127.0.0.1:0", "mything:MyThing()"],
-        env={**os.environ, "MYTHING_DATABASE_URI": database_uri},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env = {"MYTHING_DATABASE_URI": database_uri}
+    config = Path(__file__).parent.parent / "examples" / "gunicorn.conf.py"
+    args = ("--config", str(config))
+    with gunicorn("mything:MyThing()", env=env, args=args, output=output) as url:
+        ready = requests.get(url + "/readyz", timeout=30)
 
-    assert result.returncode != 0
-    assert "mything db upgrade" in result.stderr
-    assert "Booting worker" not in result.stderr
+    assert ready.status_code == 503
+    assert "mything db upgrade" in output.read_text()
 
 
 @pytest.fixture
