@@ -10,20 +10,29 @@ with :func:`authenticated`, which passes it as the ``caller`` argument::
         return ApiResult(users.describe_user(caller))
 
 Clients send ``Authorization: Bearer <token>``. A host that authenticates
-users itself (single sign-on in front of its own app) turns on
-``TRUST_REMOTE_USER`` and sets the WSGI ``REMOTE_USER`` variable; mything
-then trusts that name and creates the user on first sight. Leave it off
-when clients can reach mything without passing the host's authentication.
+users itself (single sign-on in front of its own app, or its own login)
+turns on ``TRUST_REMOTE_USER`` and sets the WSGI ``REMOTE_USER`` variable;
+mything then trusts that name and creates the user on first sight. Leave it
+off when clients can reach mything without passing the host's
+authentication.
+
+The host's names are its own (``Carol``, ``dave@example.com``): up to 254
+characters, compared exactly, case included; one that is empty, longer, or
+holds a control character or a slash is refused (401), never cut or
+changed into another user's name. A bearer token, when one is sent,
+decides who calls, whatever ``REMOTE_USER`` says: a client holding a token
+meant it, and a ``read`` token must stay read-only.
 
 Credentials that fail are refused on every endpoint, before its view runs
 (:func:`refuse_bad_credentials`), as RFC 6750 section 3 says:
 
-- no bearer token: anonymous, and a 401 ``Bearer realm="mything"`` only
-  where a caller is required;
+- no bearer token (and no trusted ``REMOTE_USER``): anonymous, and a 401
+  ``Bearer realm="mything"`` only where a caller is required;
 - a malformed, unknown, revoked or expired token: 401 ``invalid_token``,
   even on ``/add``, which needs no token: it never counts as anonymous
   (public views, health probes and documentation, never look at
-  credentials);
+  credentials), and a trusted ``REMOTE_USER`` does not make it pass;
+- a trusted ``REMOTE_USER`` that is not a name mything can keep: 401;
 - a ``read`` token on a method other than ``GET``, ``HEAD`` or ``OPTIONS``:
   403 ``insufficient_scope``.
 """
@@ -41,7 +50,7 @@ from .endpoints import endpoint_of
 from .errors import InsufficientScope, Unauthorized
 from .operations import tokens, users
 from .operations.users import User
-from .schemas import USER_NAME
+from .schemas import HOST_USER_NAME
 from .validators import is_valid
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -56,16 +65,17 @@ def identify() -> None:
     """
     environ = request.environ
     try:
-        request.caller = _remote_user(environ) or _bearer_user(environ)
+        request.caller = _bearer_user(environ) or _remote_user(environ)
     except Unauthorized as refusal:
         request.credential_error = refusal
 
 
 def _remote_user(environ: dict[str, Any]) -> User | None:
     name = environ.get("REMOTE_USER")
-    if not name or not settings().trust_remote_user:
+    if name is None or not settings().trust_remote_user:
         return None
-    if not is_valid(USER_NAME, name):
+    if not is_valid(HOST_USER_NAME, name):
+        # An empty name too: a host that set the variable meant someone.
         raise Unauthorized("REMOTE_USER is not a valid user name.")
     return users.ensure_user(name)
 

@@ -43,6 +43,18 @@ USER_NAME = matching(
     description="1 to 64 lowercase letters, digits, '_', '.' or '-', not "
     "starting with '.' or '-'",
 )
+# A host's own identifiers (``Carol``, ``dave@example.com``), as a host that
+# authenticated the user vouches for them in REMOTE_USER. Every USER_NAME is
+# one too, so this is also what names an existing user (a member to add or
+# remove). No slash: a name must fit in one segment of a URL path.
+HOST_USER_NAME = matching(
+    r"[^\s/\x00-\x1f\x7f-\x9f\ud800-\udfff]"
+    r"(?:[^/\x00-\x1f\x7f-\x9f\ud800-\udfff]{0,252}"
+    r"[^\s/\x00-\x1f\x7f-\x9f\ud800-\udfff])?",
+    description="1 to 254 characters, without '/', control characters, or "
+    "spaces at either end",
+    max_length=254,
+)
 ROLE = In(["owner", "member"], msg="must be 'owner' or 'member'")
 ORGANIZATION_NAME = text(min_length=1, max_length=200)
 TITLE = text(min_length=1, max_length=200)
@@ -77,7 +89,7 @@ NEW_ORGANIZATION = Schema(
     extra=REMOVE_EXTRA,
 )
 NEW_MEMBER = Schema(
-    {Required("user"): USER_NAME, Optional("role", default="member"): ROLE},
+    {Required("user"): HOST_USER_NAME, Optional("role", default="member"): ROLE},
     extra=REMOVE_EXTRA,
 )
 NEW_NOTE = Schema(

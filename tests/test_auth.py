@@ -4,11 +4,12 @@ import base64
 import hashlib
 import re
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from helpers.databases import ALL_DATABASES
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from mything import MyThing
 from mything.db import get_database
@@ -238,14 +239,111 @@ def test_a_trusted_remote_user_owns_what_it_creates(trusting_client):
     assert response.get_json()["role"] == "owner"
 
 
-@pytest.mark.parametrize("name", ["Carol", "carol smith", "-carol", "c" * 65, "ca/rol"])
+# The host's own identifiers, as a host's login gives them.
+HOST_NAMES = ["Carol", "dave@example.com", "carol smith", "-carol", "Zoë", "c" * 254]
+# What no host means as a name: refused, never cut or changed into another.
+NOT_NAMES = {
+    "empty": "",
+    "255-characters": "c" * 255,
+    "newline": "carol\nadmin",
+    "nul": "carol\x00",
+    "slash": "ca/rol",
+    "tab": "ca\trol",
+    "delete": "carol\x7f",
+    "space-before": " carol",
+    "space-after": "carol ",
+}
+
+
+@pytest.mark.parametrize("name", HOST_NAMES)
+def test_a_trusted_remote_user_may_be_any_name_of_the_host(trusting_client, name):
+    response = trusting_client.get("/me", environ_base={"REMOTE_USER": name})
+
+    assert response.status_code == 200
+    assert response.get_json() == {"name": name, "organizations": []}
+
+
+def test_remote_user_names_compare_exactly_case_included(trusting_thing):
+    client = trusting_thing.flask_app.test_client()
+    for slug, name in [("one", "Carol"), ("two", "carol"), ("three", "CAROL")]:
+        created = client.post(
+            "/orgs",
+            json={"slug": slug, "name": slug},
+            environ_base={"REMOTE_USER": name},
+        )
+        assert created.status_code == 201
+
+    assert sorted(user_names(trusting_thing.flask_app)) == ["CAROL", "Carol", "carol"]
+    mine = client.get("/me", environ_base={"REMOTE_USER": "Carol"}).get_json()
+    assert mine["organizations"] == ["one"]
+
+
+@pytest.mark.parametrize("name", NOT_NAMES.values(), ids=NOT_NAMES.keys())
 def test_an_invalid_remote_user_is_unauthorized(trusting_thing, trusting_client, name):
     trusting_thing.create_user("alice")
 
     response = trusting_client.get("/me", environ_base={"REMOTE_USER": name})
 
     assert_unauthorized(response)
+    assert response.get_json()["message"] == "REMOTE_USER is not a valid user name."
     assert user_names(trusting_thing.flask_app) == ["alice"]
+
+
+@pytest.mark.parametrize("name", NOT_NAMES.values(), ids=NOT_NAMES.keys())
+def test_an_invalid_remote_user_is_refused_where_no_caller_is_needed(
+    trusting_client, name
+):
+    response = trusting_client.get("/add?a=1&b=2", environ_base={"REMOTE_USER": name})
+
+    assert_unauthorized(response)
+
+
+def failing_tokens(thing):
+    """A made-up, a revoked and an expired bearer token of alice's."""
+    thing.create_user("alice")
+    revoked = thing.create_token("alice")
+    alice = thing.as_user("alice")
+    alice.revoke_token(alice.tokens()["items"][0]["id"])
+    expired = thing.create_token("alice")
+    tokens = metadata.tables["mything_tokens"]
+    with get_database(thing.flask_app).engine.begin() as connection:
+        connection.execute(
+            update(tokens)
+            .where(tokens.c.token_hash == hashlib.sha256(expired.encode()).hexdigest())
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    return {"made-up": MADE_UP_TOKEN, "revoked": revoked, "expired": expired}
+
+
+@pytest.mark.parametrize("kind", ["made-up", "revoked", "expired"])
+@pytest.mark.parametrize("path", ["/me", "/add?a=1&b=2"])
+def test_a_failing_token_fails_whatever_remote_user_says(trusting_thing, kind, path):
+    token = failing_tokens(trusting_thing)[kind]
+    client = trusting_thing.flask_app.test_client()
+
+    response = client.get(
+        path,
+        headers={"Authorization": f"Bearer {token}"},
+        environ_base={"REMOTE_USER": "carol"},
+    )
+
+    assert_invalid_token(response)
+    assert "carol" not in user_names(trusting_thing.flask_app)
+
+
+def test_a_valid_token_decides_who_calls_whatever_remote_user_says(trusting_thing):
+    trusting_thing.create_user("alice")
+    token = trusting_thing.as_user("alice").create_token("ro", scope="read")["token"]
+    client = trusting_thing.flask_app.test_client()
+    sent = {
+        "headers": {"Authorization": f"Bearer {token}"},
+        "environ_base": {"REMOTE_USER": "carol"},
+    }
+
+    assert client.get("/me", **sent).get_json()["name"] == "alice"
+    # The token's read scope holds too: the host's user does not widen it.
+    refused = client.post("/orgs", json={"slug": "acme", "name": "Acme"}, **sent)
+    assert_error(refused, 403, "insufficient_scope")
 
 
 def test_tokens_still_work_when_remote_user_is_trusted(trusting_thing):

@@ -17,7 +17,7 @@ from ..db import get_db, inserted_id
 from ..encoding import isoformat
 from ..errors import Conflict, Forbidden, NotFound, QuotaExceeded, ValidationError
 from ..pagination import keyset, load_page
-from ..schemas import USER_NAME
+from ..schemas import HOST_USER_NAME
 from ..tables import memberships, organizations, users, utcnow
 from ..validators import is_valid
 from .tenancy import MEMBER_ORGANIZATION, MEMBER_ORGANIZATIONS, check_slug
@@ -181,7 +181,7 @@ def remove_member(user: User, slug: str, member: str) -> None:
     db = get_db()
     org = find_organization(user, slug)
     _require_owner(org)
-    if not is_valid(USER_NAME, member):
+    if not is_valid(HOST_USER_NAME, member):
         raise NotFound(f"{member!r} is not a member.")
     target = db.execute(
         select(memberships.c.user_id, memberships.c.role)
