@@ -3,7 +3,7 @@
 Every request that reaches mything, whatever its answer (errors, 404s, 429s
 and 304s too), leaves one record at INFO. Its message is a readable line::
 
-    GET /orgs/<slug>/notes 200 1532B 4.1ms user=alice request_id=4f2a9c...
+    GET /orgs/<slug>/notes 200 1532B 4.1ms user=alice instance=/api request_id=4f2a9c...
 
 and the record carries each part as an attribute, for a structured
 formatter (such as :class:`mything.logs.JSONFormatter`) or a filter:
@@ -18,6 +18,8 @@ formatter (such as :class:`mything.logs.JSONFormatter`) or a filter:
 ``request_id``     the same value as the ``X-Request-ID`` response header
 ``user``           the caller's name, or ``None`` (anonymous, or not asked)
 ``response_bytes`` the body's ``Content-Length`` (``None`` if streamed)
+``instance``       which mything answered: ``INSTANCE_NAME``, or else the
+                   prefix the host mounted it under (``/api``), or ``/``
 =================  ==========================================================
 
 Headers, tokens, query strings and bodies are never part of it.
@@ -39,6 +41,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .config import settings_of
 from .requestid import request_id
 
 if TYPE_CHECKING:
@@ -74,6 +77,8 @@ class Exchange:
     request_id: str
     user: str | None
     response_bytes: int | None
+    #: ``INSTANCE_NAME``, or the mount prefix: tells instances apart.
+    instance: str = "/"
 
 
 class Listener(Protocol):
@@ -89,8 +94,10 @@ class Listener(Protocol):
 class AccessLog:
     """WSGI middleware that times each request and logs its access record."""
 
-    def __init__(self, wsgi_app: WSGIApplication) -> None:
+    def __init__(self, wsgi_app: WSGIApplication, *, instance_name: str = "") -> None:
         self.wsgi_app = wsgi_app
+        #: The ``instance`` of every record, if set; else each request's mount.
+        self.instance_name = instance_name
         #: Told about every request, in this order.
         self.listeners: list[Listener] = []
 
@@ -122,14 +129,20 @@ class AccessLog:
             return self.wsgi_app(environ, capture)
         finally:
             duration = time.perf_counter() - started
-            exchange = describe(environ, method, sent, duration)
+            instance = self.instance_name or mount_prefix(environ)
+            exchange = describe(environ, method, sent, duration, instance=instance)
             log(exchange)
             for listener in self.listeners:
                 listener.request_finished(environ, exchange)
 
 
 def describe(
-    environ: WSGIEnvironment, method: str, sent: dict[str, Any], duration: float
+    environ: WSGIEnvironment,
+    method: str,
+    sent: dict[str, Any],
+    duration: float,
+    *,
+    instance: str = "/",
 ) -> Exchange:
     """Return the :class:`Exchange` of a request whose response was ``sent``.
 
@@ -160,7 +173,19 @@ def describe(
         request_id=request_id(environ),
         user=caller.name if caller is not None else None,
         response_bytes=int(length) if length is not None else None,
+        instance=instance,
     )
+
+
+def mount_prefix(environ: WSGIEnvironment) -> str:
+    """Return the prefix a host mounted mything under (``/api``), or ``/``.
+
+    That is the ``SCRIPT_NAME`` the host's server or middleware set, before
+    a trusted proxy's ``X-Forwarded-Prefix`` changed it (mything.app).
+    """
+    original = environ.get("werkzeug.proxy_fix.orig", environ)
+    prefix: str = original.get("SCRIPT_NAME") or "/"
+    return prefix
 
 
 def log(exchange: Exchange) -> None:
@@ -169,13 +194,14 @@ def log(exchange: Exchange) -> None:
         return
     duration_ms = round(exchange.duration * 1000, 3)
     logger.info(
-        "%s %s %s %sB %.1fms user=%s request_id=%s",
+        "%s %s %s %sB %.1fms user=%s instance=%s request_id=%s",
         exchange.method,
         exchange.route,
         exchange.status,
         "-" if exchange.response_bytes is None else exchange.response_bytes,
         duration_ms,
         exchange.user or "-",
+        exchange.instance,
         exchange.request_id,
         extra={
             "method": exchange.method,
@@ -185,6 +211,7 @@ def log(exchange: Exchange) -> None:
             "request_id": exchange.request_id,
             "user": exchange.user,
             "response_bytes": exchange.response_bytes,
+            "instance": exchange.instance,
         },
     )
 
@@ -195,7 +222,7 @@ def init_app(app: Flask) -> AccessLog:
     The middleware is kept as ``app.extensions["mything.access"]``, where
     other parts of mything add their listeners.
     """
-    access_log = AccessLog(app.wsgi_app)
+    access_log = AccessLog(app.wsgi_app, instance_name=settings_of(app).instance_name)
     app.wsgi_app = access_log  # type: ignore[method-assign]
     app.extensions["mything.access"] = access_log
     return access_log

@@ -38,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -171,6 +172,43 @@ def proxy_headers(value: str | list[str]) -> list[str]:
     return names
 
 
+#: A host name as Werkzeug reads one in a ``Host`` header, or a suffix of one.
+_HOST_NAME = re.compile(r"\.?[a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\]", re.IGNORECASE)
+
+
+def trusted_hosts(value: str | list[str]) -> list[str] | None:
+    """Check ``TRUSTED_HOSTS``: host names, or none at all to allow any ``Host``.
+
+    A string is a comma-separated list (the form environment variables
+    give). Flask hands the list to Werkzeug, which compares a request's
+    host with each entry exactly, port left out; an entry that starts with
+    a dot also allows its subdomains.
+    """
+    entries = value.split(",") if isinstance(value, str) else value
+    if not isinstance(entries, list | tuple) or not all(
+        isinstance(entry, str) for entry in entries
+    ):
+        raise Invalid("expected a list of host names, or a comma-separated string")
+    hosts = [entry.strip() for entry in entries if entry.strip()]
+    for host in hosts:
+        if not _HOST_NAME.fullmatch(host):
+            raise Invalid(
+                f"{host!r} is not a host name; write it as a client sends it in "
+                "Host, without a scheme, port or path (like api.example.com, "
+                ".example.com for its subdomains too, or [::1])"
+            )
+    # An empty list would still make Werkzeug check the Host's characters
+    # on some releases; None is Flask's "no check".
+    return hosts or None
+
+
+def text_line(value: str) -> str:
+    """Check a short name for people: one line of at most 100 characters."""
+    if len(value) > 100 or not value.isprintable():
+        raise Invalid("expected one line of printable text, at most 100 characters")
+    return value
+
+
 def _is_origin(text: str) -> bool:
     try:
         parts = urlsplit(text)
@@ -290,8 +328,12 @@ class Settings:
         read_once=True,
     )
     ratelimit_enabled: bool = setting(True, "rate limiting at all", read_once=True)
-    ratelimit_key_prefix: str = setting(
-        "mything", "the start of every Redis key", read_once=True
+    ratelimit_key_prefix: str | None = setting(
+        None,
+        "the start of every Redis key (none: `mything:` and an id kept in the "
+        "database, so that instances share counts only when they share a "
+        "database); instances given the same prefix share counts",
+        read_once=True,
     )
     trust_remote_user: bool = setting(
         False,
@@ -309,6 +351,20 @@ class Settings:
         "`prefix` (comma-separated in `MYTHING_TRUSTED_PROXY_HEADERS`); trust "
         "only what your proxy sets",
         check=proxy_headers,
+        read_once=True,
+    )
+    trusted_hosts: list[str] | None = setting(
+        None,
+        "the host names a request's `Host` may name (none: any), checked by "
+        "Flask and Werkzeug; another is a 400. Comma-separated in "
+        "`MYTHING_TRUSTED_HOSTS`; `.example.com` also allows its subdomains",
+        check=trusted_hosts,
+    )
+    instance_name: str = setting(
+        "",
+        "the name of this instance in access records and metrics (empty: the "
+        "prefix it is mounted under, or `/`)",
+        check=text_line,
         read_once=True,
     )
     docs_enabled: bool = setting(

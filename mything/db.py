@@ -46,6 +46,7 @@ pool.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import select as io_select
@@ -205,6 +206,18 @@ class Database:
             self.prepare()
         assert self._settings is not None
         return self._settings[name]
+
+    def instance_id(self) -> str:
+        """Return an id of this database, the same for every mything that uses it.
+
+        It names what instances share only when they share a database (their
+        rate limit counts in Redis). It is derived, one way, from the
+        database's random cursor secret, which every database has from its
+        first revision: nothing new to store, and nothing for two workers to
+        race to create. The secret cannot be read back from it.
+        """
+        secret = self.setting("cursor_secret").encode()
+        return hashlib.sha256(b"mything.instance-id\0" + secret).hexdigest()[:16]
 
     def dispose(self) -> None:
         """Close every pooled connection (for tests and shutdown)."""

@@ -3,6 +3,7 @@
 mything registers one ``before_request`` function, :func:`check_request`,
 and it reads top to bottom::
 
+    a Host outside TRUSTED_HOSTS?      -> 400, before anything else
     public view (probes, docs, spec)?  -> straight to the view
     a request that only reads?         -> its connection only reads
     a CORS preflight?                  -> answered here (mything.cors)
@@ -22,6 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from flask import current_app, request
+from werkzeug.exceptions import SecurityError
 
 from . import auth, db
 from .cors import is_preflight
@@ -57,6 +59,10 @@ def check_request() -> ApiResult | None:
     to its 404); returning a result answers without the view; raising an
     :class:`~mything.errors.ApiException` answers with that error.
     """
+    if isinstance(request.routing_exception, SecurityError):
+        # Flask found the Host untrusted (TRUSTED_HOSTS) before routing:
+        # refuse it before a token is looked up or a count charged.
+        raise request.routing_exception
     if request.method in SAFE_METHODS:
         db.read_only()
     if is_public(request.endpoint):

@@ -5,20 +5,26 @@ Turned on by ``METRICS_ENABLED`` (off by default), with the optional extra
 metrics are served at ``GET /metrics`` (:mod:`mything.blueprints.metrics`)
 in the Prometheus text format:
 
-======================================================  =======================
-``mything_http_requests_total{method,route,status}``    counter
-``mything_http_request_duration_seconds{method,route}`` histogram, 5 ms .. 10 s
-``mything_http_requests_in_progress{method}``           gauge
-``mything_rate_limited_total``                          counter (429s)
-``mything_database_unavailable_total``                  counter (503s)
-======================================================  =======================
+========================================================================  ==========
+``mything_http_requests_total{method,route,status,mything_instance}``     counter
+``mything_http_request_duration_seconds{method,route,mything_instance}``  histogram
+``mything_http_requests_in_progress{method}``                             gauge
+``mything_rate_limited_total``                                            counter
+``mything_database_unavailable_total``                                    counter
+========================================================================  ==========
+
+The histogram's buckets run from 5 ms to 10 s; the last two counters count
+429s and 503s.
 
 ``route`` is the URL rule (``/orgs/<slug>/notes/<id:note_id>``) or
 ``<unmatched>``, and ``method`` one of the standard methods or ``_OTHER``,
 as in the access records, so a thousand note ids make one series, and
 neither invented paths nor invented methods make new ones: the number of
 series is bounded by the app's routes, not by what clients send. Requests
-to ``/metrics`` itself are not counted. The names follow
+to ``/metrics`` itself are not counted. ``mything_instance`` is the
+access records' ``instance`` (``INSTANCE_NAME``, or the mount prefix), so
+two mythings scraped into one Prometheus stay apart; Prometheus keeps the
+name ``instance`` for the scraped target. The names follow
 OpenTelemetry's HTTP server conventions (``http.server.request.duration``,
 labelled by ``http.route``) in Prometheus's spelling.
 
@@ -101,13 +107,13 @@ class Metrics:
         self.requests = Counter(
             "mything_http_requests",
             "HTTP requests answered, by method, route template and status.",
-            ["method", "route", "status"],
+            ["method", "route", "status", "mything_instance"],
             registry=self.registry,
         )
         self.duration = Histogram(
             "mything_http_request_duration_seconds",
             "Time from a request's arrival until its response was ready.",
-            ["method", "route"],
+            ["method", "route", "mything_instance"],
             buckets=BUCKETS,
             registry=self.registry,
         )
@@ -141,8 +147,9 @@ class Metrics:
         if environ.get("PATH_INFO") == PATH:
             return
         self.in_progress.labels(exchange.method).dec()
-        self.requests.labels(exchange.method, exchange.route, exchange.status).inc()
-        self.duration.labels(exchange.method, exchange.route).observe(exchange.duration)
+        method, route, instance = exchange.method, exchange.route, exchange.instance
+        self.requests.labels(method, route, exchange.status, instance).inc()
+        self.duration.labels(method, route, instance).observe(exchange.duration)
         # In mything, 429 comes only from the rate limit, and 503 only from
         # a database that does not answer (mything.errors.Unavailable).
         if exchange.status == 429:

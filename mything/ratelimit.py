@@ -9,6 +9,13 @@ Counts live in ``RATELIMIT_STORAGE_URI``: ``memory://`` counts per process
 (:class:`LocalWindow`), ``redis://`` shares one count between all workers
 and hosts (:class:`SharedWindow`, through ``limits``).
 
+In Redis, each key names the database too (``mything:LIMITER/<database
+id>:user:42/...``, see :meth:`~mything.db.Database.instance_id`), because
+user ids are per database: two instances on one Redis keep separate counts,
+and every instance, worker and host on one database shares them. A
+``RATELIMIT_KEY_PREFIX`` that is set replaces that: instances given the
+same prefix share counts, whatever their databases.
+
 Every limited response carries the limit in two conventions::
 
     X-RateLimit-Limit: 600          X-RateLimit-Remaining: 599
@@ -44,6 +51,7 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from .config import settings_of
+from .db import get_database
 from .errors import ConfigError, RateLimited
 
 if TYPE_CHECKING:
@@ -117,14 +125,21 @@ class SharedWindow:
 class RateLimiter:
     """The limit of one app and the window that counts it."""
 
-    def __init__(self, limit: str, storage_uri: str, *, key_prefix: str) -> None:
+    def __init__(self, limit: str, storage_uri: str, *, key_prefix: str | None) -> None:
         item = _parse_limit(limit)
         seconds = item.get_expiry()
         self.window: LocalWindow | SharedWindow
+        #: What starts each key after the storage's prefix: the database's
+        #: id, read on first use, when the counts are shared and no prefix
+        #: was set; else nothing.
+        self.namespace: str | None = ""
         if storage_uri == "memory://":
             self.window = LocalWindow(item.amount, seconds)
         else:
-            self.window = SharedWindow(item, _connect(storage_uri, key_prefix))
+            storage = _connect(storage_uri, key_prefix or "mything")
+            self.window = SharedWindow(item, storage)
+            if key_prefix is None:
+                self.namespace = None
         # The parts of the headers that are the same for every request.
         self._limit = str(item.amount)
         self._policy = f'"default";q={item.amount};w={seconds}'
@@ -136,7 +151,9 @@ class RateLimiter:
         Called by the edge once the caller is known. The request keeps its
         rate limit headers, for its response.
         """
-        request.rate_limit_headers = self.hit(caller_key()) or ()
+        if self.namespace is None:
+            self.namespace = get_database().instance_id() + ":"
+        request.rate_limit_headers = self.hit(self.namespace + caller_key()) or ()
 
     def hit(self, key: str) -> list[tuple[str, str]] | None:
         """Charge one request to ``key`` and return its rate limit headers.

@@ -10,6 +10,8 @@ import textwrap
 
 import pytest
 from flask import Blueprint
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.test import Client
 
 from mything import create_app
 from mything.db import get_database
@@ -23,6 +25,7 @@ ACCESS_FIELDS = (
     "request_id",
     "user",
     "response_bytes",
+    "instance",
 )
 
 
@@ -273,3 +276,27 @@ def test_logging_stays_the_hosts(tmp_path):
     assert outcome["level"] == logging.NOTSET
     # With no handler configured anywhere, Python's last resort stays quiet.
     assert result.stderr == ""
+
+
+def test_records_name_the_instance_by_its_mount_prefix(make_thing, access_records):
+    api, admin = make_thing(), make_thing()
+    host = DispatcherMiddleware(
+        lambda environ, start_response: [], {"/api": api, "/admin/api": admin}
+    )
+    Client(host).get("/api/add?a=1&b=2")
+    Client(host).get("/admin/api/add?a=1&b=2")
+    Client(api).get("/add?a=1&b=2")
+
+    records = access_records()
+    assert [record.instance for record in records] == ["/api", "/admin/api", "/"]
+    assert " instance=/admin/api " in records[1].getMessage()
+
+
+def test_instance_name_names_the_instance_wherever_it_is_mounted(
+    make_thing, access_records
+):
+    thing = make_thing(INSTANCE_NAME="billing")
+    Client(DispatcherMiddleware(thing, {"/api": thing})).get("/api/add?a=1&b=2")
+
+    (record,) = access_records()
+    assert record.instance == "billing"

@@ -12,15 +12,17 @@ import types
 import pytest
 from flask import Flask, after_this_request, request
 from flask.signals import request_finished, request_started, request_tearing_down
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
+from werkzeug.sansio.utils import get_host
 from werkzeug.test import Client, EnvironBuilder
 from werkzeug.utils import import_string
 from werkzeug.wrappers import Request, Response
 
 import mything
 import mything.blueprints
-from mything import create_app
+from mything import ConfigError, create_app
 from mything.app import ApiFlask
+from mything.config import settings_of
 from mything.db import get_database
 from mything.results import ApiResult
 from mything.wrappers import ApiResponse
@@ -323,6 +325,88 @@ def test_with_trusted_hosts_another_host_is_a_json_400(make_thing):
     other = Client(thing).get("/add?a=1&b=2", base_url="http://evil.example/")
     assert other.status_code == 400
     assert other.json["status"] == 400
+
+
+TRUSTED = ["api.example.com", ".example.org", "127.0.0.1", "[::1]"]
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "api.example.com",
+        "api.example.com:8443",
+        "api.example.com:80",
+        "API.EXAMPLE.COM",
+        "Api.Example.Com:8443",
+        "api.example.com.",
+        "evil.example",
+        "api.example.com.evil.example",
+        "example.org",
+        "docs.example.org:8000",
+        "127.0.0.1:5000",
+        "[::1]",
+        "[::1]:8080",
+        "[::2]",
+        "[::1",
+        "api.example.com:0",
+        "api.example.com:99999",
+        "api.example.com@evil.example",
+    ],
+)
+def test_trusted_hosts_decide_as_werkzeug_s_host_check_does(make_thing, host):
+    thing = make_thing(TRUSTED_HOSTS=TRUSTED)
+    try:
+        get_host("http", host, None, TRUSTED)
+        trusted = True
+    except SecurityError:
+        trusted = False
+
+    response = Client(thing).get("/add?a=1&b=2", headers={"Host": host})
+
+    if trusted:
+        assert response.json == {"sum": 3}
+    else:
+        assert response.status_code == 400
+        assert response.json["code"] == "bad_request"
+        assert response.json["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_an_untrusted_host_is_refused_before_credentials_or_limits(make_thing):
+    thing = make_thing(TRUSTED_HOSTS=["api.example.com"], RATELIMIT="1/minute")
+    client = Client(thing)
+    for _ in range(3):
+        response = client.post(
+            "/orgs",
+            json={"slug": "acme", "name": "Acme"},
+            headers={"Host": "evil.example", "Authorization": "Bearer mt_garbage"},
+        )
+        assert response.status_code == 400
+        assert response.json["code"] == "bad_request"
+        assert "evil.example" not in response.headers.get("Location", "")
+    # Nothing was charged: the trusted host still has its one request.
+    trusted = client.get("/add?a=1&b=2", headers={"Host": "api.example.com"})
+    assert trusted.status_code == 200
+
+
+def test_trusted_hosts_come_comma_separated_from_the_environment(
+    make_thing, monkeypatch
+):
+    monkeypatch.setenv("MYTHING_TRUSTED_HOSTS", " api.example.com, .example.org ,")
+    thing = make_thing()
+    assert settings_of(thing.flask_app).trusted_hosts == [
+        "api.example.com",
+        ".example.org",
+    ]
+    monkeypatch.setenv("MYTHING_TRUSTED_HOSTS", "")
+    assert settings_of(make_thing().flask_app).trusted_hosts is None
+
+
+@pytest.mark.parametrize(
+    "entry", ["https://api.example.com", "api.example.com/api", "api example"]
+)
+def test_a_trusted_host_that_is_no_host_name_stops_the_app(make_thing, entry):
+    with pytest.raises(ConfigError, match="TRUSTED_HOSTS"):
+        make_thing(TRUSTED_HOSTS=[entry])
 
 
 #: What a process serving requests never needs, and so never imports.

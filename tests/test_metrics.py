@@ -16,10 +16,23 @@ from mything import ConfigError, MyThing
 from mything.metrics import BUCKETS, SAMPLE_NAMES
 
 LABELS = {
-    "mything_http_requests_total": {"method", "route", "status"},
-    "mything_http_request_duration_seconds_bucket": {"method", "route", "le"},
-    "mything_http_request_duration_seconds_count": {"method", "route"},
-    "mything_http_request_duration_seconds_sum": {"method", "route"},
+    "mything_http_requests_total": {"method", "route", "status", "mything_instance"},
+    "mything_http_request_duration_seconds_bucket": {
+        "method",
+        "route",
+        "le",
+        "mything_instance",
+    },
+    "mything_http_request_duration_seconds_count": {
+        "method",
+        "route",
+        "mything_instance",
+    },
+    "mything_http_request_duration_seconds_sum": {
+        "method",
+        "route",
+        "mything_instance",
+    },
     "mything_http_requests_in_progress": {"method"},
     "mything_rate_limited_total": set(),
     "mything_database_unavailable_total": set(),
@@ -287,3 +300,11 @@ def test_prometheus_client_is_not_imported_with_metrics_off(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_series_carry_the_instance_name(make_thing):
+    thing = make_thing(METRICS_ENABLED=True, INSTANCE_NAME="billing")
+    client = thing.flask_app.test_client()
+    client.get("/add?a=1&b=2")
+    samples = scrape(client)
+    assert value(samples, "mything_http_requests_total", mything_instance="billing")

@@ -19,11 +19,14 @@ import uuid
 import pytest
 import redis
 import requests
+from helpers.callers import make_caller
 from helpers.processes import free_port, gunicorn
 from helpers.redis_server import redis_server, redis_server_available
 from helpers.services import unavailable
 
 from mything import ConfigError, MyThing
+from mything.config import settings_of
+from mything.db import get_database
 from mything.ratelimit import LocalWindow
 
 ADD = "/add?a=1&b=2"
@@ -286,6 +289,78 @@ def key_prefix(shared_redis):
     yield prefix
     for key in shared_redis.scan_iter(match=prefix + "*"):
         shared_redis.delete(key)
+
+
+@pytest.fixture
+def on_shared_redis(make_thing, shared_redis):
+    """Build things that count in the shared Redis, three requests a minute.
+
+    Their keys are deleted afterwards.
+    """
+    built = []
+
+    def make(config: dict | None = None, /, **settings: object) -> MyThing:
+        limits = {"RATELIMIT": "3/minute", "RATELIMIT_STORAGE_URI": SHARED_REDIS}
+        built.append(make_thing({**limits, **(config or {})}, **settings))
+        return built[-1]
+
+    yield make
+    for thing in built:
+        prefix = settings_of(thing.flask_app).ratelimit_key_prefix
+        if prefix is None:
+            prefix = f"mything:LIMITER/{get_database(thing.flask_app).instance_id()}"
+        for key in shared_redis.scan_iter(match=prefix + "*"):
+            shared_redis.delete(key)
+
+
+def use_up(client, **headers) -> None:
+    """Make the three requests a minute that ``on_shared_redis`` allows."""
+    for _ in range(3):
+        assert client.get(ADD, **headers).status_code == 200
+    check_rate_limited(client.get(ADD, **headers), limit=3)
+
+
+def test_two_instances_on_one_redis_keep_their_own_counts(on_shared_redis):
+    first, second = on_shared_redis(), on_shared_redis()
+    # User ids are per database: alice on one and bob on the other are both 1.
+    alice, bob = make_caller(first, "alice"), make_caller(second, "bob")
+    first_client = first.flask_app.test_client()
+    second_client = second.flask_app.test_client()
+
+    use_up(first_client, headers=alice.headers)
+    use_up(first_client)
+
+    for headers in (bob.headers, {}):
+        response = second_client.get(ADD, headers=headers)
+        assert response.status_code == 200
+        check_limit_headers(response, limit=3, remaining=2)
+
+
+def test_instances_on_one_database_share_their_counts(on_shared_redis, tmp_path):
+    database = {"DATABASE_URI": f"sqlite:///{tmp_path / 'shared.db'}"}
+    first, second = on_shared_redis(database), on_shared_redis(database)
+    alice = make_caller(first, "alice")
+
+    use_up(first.flask_app.test_client(), headers=alice.headers)
+    use_up(first.flask_app.test_client())
+
+    second_client = second.flask_app.test_client()
+    check_rate_limited(second_client.get(ADD, headers=alice.headers), limit=3)
+    check_rate_limited(second_client.get(ADD), limit=3)
+
+
+def test_instances_given_one_key_prefix_share_counts_as_documented(
+    on_shared_redis, key_prefix
+):
+    first = on_shared_redis(RATELIMIT_KEY_PREFIX=key_prefix)
+    second = on_shared_redis(RATELIMIT_KEY_PREFIX=key_prefix)
+    # Two users of two databases, with the same id: one count.
+    alice, bob = make_caller(first, "alice"), make_caller(second, "bob")
+
+    use_up(first.flask_app.test_client(), headers=alice.headers)
+
+    response = second.flask_app.test_client().get(ADD, headers=bob.headers)
+    check_rate_limited(response, limit=3)
 
 
 @pytest.mark.slow
