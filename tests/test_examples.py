@@ -47,8 +47,23 @@ def load_example(monkeypatch, database_uri_env):
         get_database(module.api.flask_app).dispose()
 
 
-HOSTS = [("flask_host", "app"), ("wsgi_host", "application")]
-TESTED = {"flask_host", "wsgi_host", "python_api", "dev_runner", "gunicorn.conf"}
+HOSTS = [
+    ("flask_host", "app"),
+    ("wsgi_host", "application"),
+    ("flask_login_host", "app"),
+]
+# The Django and FastAPI hosts are served by their real servers in
+# test_example_hosts.py, as are the Flask-Login host's login and mount.
+TESTED = {
+    "flask_host",
+    "wsgi_host",
+    "flask_login_host",
+    "django_host",
+    "fastapi_host",
+    "python_api",
+    "dev_runner",
+    "gunicorn.conf",
+}
 
 
 def test_every_example_has_a_test():
@@ -86,6 +101,45 @@ def test_host_examples_api_builds_urls_under_the_prefix(load_example, name, attr
     )
     assert response.status_code == 201
     assert response.headers["Location"] == "http://localhost/api/orgs/acme"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["flask_host", "wsgi_host", "flask_login_host", "fastapi_host", "django_host"],
+)
+def test_importing_a_host_example_creates_no_file(tmp_path, name):
+    # As a test collector, a linter or `flask routes` would import it.
+    code = f"import sys; sys.path.insert(0, {str(EXAMPLES)!r}); import {name}"
+    result = subprocess.run(
+        [sys.executable, "-B", "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_flask_login_bridge_runs_none_of_the_host_s_request_hooks(
+    load_example,
+):
+    example = load_example("flask_login_host")
+    ran = []
+    example.app.before_request(lambda: ran.append("before_request"))
+    example.app.teardown_request(lambda error: ran.append("teardown_request"))
+    client = example.app.test_client()
+    client.post("/login", data={"name": "Carol", "password": "carol-secret"})
+    ran.clear()
+
+    me = client.get("/api/me")
+    forged = client.get("/api/me", environ_base={"REMOTE_USER": "dave@example.com"})
+
+    assert me.json == {"name": "Carol", "organizations": []}
+    assert forged.json["name"] == "Carol"
+    assert ran == []
+    assert client.get("/").text == "<h1>Hello, Carol</h1><p>Your API: /api/me</p>"
+    assert ran == ["before_request", "teardown_request"]
 
 
 def run_python_api_example(tmp_path, **env: str) -> subprocess.CompletedProcess:
