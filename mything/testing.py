@@ -3,23 +3,32 @@
 Installing mything registers this module as a pytest plugin, so a host
 application's tests can use these fixtures without writing them again::
 
-    # test_api_mount.py in the host application
-    from werkzeug.middleware.dispatcher import DispatcherMiddleware
-    from werkzeug.test import Client
+    # conftest.py in the host application: its own factory, mything's database
+    @pytest.fixture
+    def app(mything_config):
+        return create_app({"TESTING": True, "MYTHING": mything_config})
 
-    from myhost import host_app
-
-    def test_notes_are_served_under_api(mything_thing, mything_user):
-        app = DispatcherMiddleware(host_app, {"/api": mything_thing})
-        response = Client(app).get("/api/me", headers=mything_user.headers)
+    # test_api_mount.py
+    def test_notes_are_served_under_api(app, mything_user):
+        response = app.test_client().get("/api/me", headers=mything_user.headers)
         assert response.json["name"] == mything_user.name
+
+The host's factory builds its own ``MyThing`` from ``mything_config``; it and
+``mything_thing`` use one database, so they share users and tokens, and the
+test goes through the mount the application really has (its prefix, its
+middleware, its authentication bridge).
 
 Fixtures:
 
 ``mything_config``
     The configuration of the test's ``MyThing``: a throwaway SQLite database
     in the test's temporary directory. Override it in a ``conftest.py`` to
-    change settings (``{**default, "RATELIMIT": "5/minute"}``).
+    change settings, by a fixture of the same name that asks for it::
+
+        @pytest.fixture
+        def mything_config(mything_config):
+            return {**mything_config, "RATELIMIT": "5/minute"}
+
 ``mything_thing``
     A :class:`~mything.MyThing` built from ``mything_config``.
 ``mything_client``
