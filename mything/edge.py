@@ -6,10 +6,16 @@ and it reads top to bottom::
     a Host outside TRUSTED_HOSTS?      -> 400, before anything else
     public view (probes, docs, spec)?  -> straight to the view
     a request that only reads?         -> its connection only reads
-    a CORS preflight?                  -> answered here (mything.cors)
+    a CORS preflight?                  -> answered here (mything.cors), or,
+                                          with CORS off, counted by address
+    credentials that failed here?      -> 429, before any lookup
+    over the limit, as presented?      -> 429, before any lookup
     who is calling?                    -> asked once: at most one query
-    over the rate limit?               -> 429 (mything.ratelimit)
+    over the limit, as that user?      -> 429 (mything.ratelimit)
     failing credentials, or scope?     -> 401 / 403 (mything.auth)
+
+The limit comes before the lookup (see :mod:`mything.ratelimit`): a caller
+over its limit, or an address that keeps sending bad tokens, costs no query.
 
 What the edge learns is kept on the request (:class:`~mything.wrappers.ApiRequest`):
 ``request.caller``, ``request.credential_error`` and
@@ -69,12 +75,22 @@ def check_request() -> ApiResult | None:
         return None
     extensions = current_app.extensions
     cors: CorsPolicy | None = extensions.get("mything.cors")
-    if cors is not None and is_preflight(request):
-        return cors.answer_preflight()
-    auth.identify()
     limiter: RateLimiter | None = extensions.get("mything.ratelimit")
+    if is_preflight(request):
+        if cors is not None:
+            return cors.answer_preflight()
+        # No CORS: an OPTIONS like any other, whose credentials (a browser
+        # sends none on a preflight) are not worth a query.
+        if limiter is not None:
+            limiter.charge()
+        return None
     if limiter is not None:
+        limiter.refuse_failing_address()
+        # Charged to what it presents, before anyone looks that up.
         limiter.charge()
+    auth.identify()
+    if limiter is not None:
+        limiter.charge_caller()
     auth.refuse_bad_credentials(read_only=request.method in SAFE_METHODS)
     return None
 

@@ -23,11 +23,27 @@ Every limited response carries the limit in two conventions::
     RateLimit-Policy: "default";q=600;w=60
     RateLimit: "default";r=599;t=60
 
-and a caller over the limit gets a 429 with ``Retry-After``. The edge
-(:mod:`mything.edge`) charges each request once it knows the caller. Public
-views (probes and documentation) are never limited, nor are the CORS
-preflights that mything answers: the browser sends one before the request it
-asks about, which is counted itself.
+and a caller over the limit gets a 429 with ``Retry-After``.
+
+**Limits first, queries after.** The edge (:mod:`mything.edge`) charges a
+request *before* anyone looks its credentials up, to what it presents: a
+hash of its bearer token, the name a host vouches for, or else its
+address. A caller over the limit is then refused without a query. Once a
+token is found, the request is charged to its user as well, so that a user
+holding many tokens still has one limit. Credentials that fail (unknown,
+revoked, expired or malformed tokens) are counted per address, and an
+address that failed ``RATELIMIT`` times in the window has its next bearer
+requests refused before the lookup too: a flood of invented tokens costs
+no query. (So do clients behind one shared address: the price of refusing
+before knowing who is asking.) Wrong ``METRICS_TOKEN`` guesses are limited
+per address to :data:`METRICS_FAILURES` (a scraper with the right token is
+never refused).
+
+Public views (probes and documentation) are never limited, nor are the
+CORS preflights that mything answers: the browser sends one before the
+request it asks about, which is counted itself. With CORS off, an
+``OPTIONS`` shaped like a preflight is an ordinary request, counted like
+any other before any lookup, and its credentials are never looked up.
 
 If the storage fails while running (Redis restarts), mything fails *open*:
 requests are served without a limit and without limit headers, and a
@@ -38,11 +54,12 @@ start is a configuration error instead.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, request
 from limits import RateLimitItem, parse_many
@@ -50,9 +67,10 @@ from limits.errors import ConfigurationError, StorageError
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from .config import settings_of
+from .config import settings, settings_of
 from .db import get_database
 from .errors import ConfigError, RateLimited
+from .operations.tokens import TokenUser
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -61,6 +79,9 @@ if TYPE_CHECKING:
 STORAGE_TIMEOUT = 0.5
 # Log a failing storage at most this often, not on every request.
 WARNING_INTERVAL = 30.0
+
+#: How many wrong ``METRICS_TOKEN`` guesses one address may make.
+METRICS_FAILURES = "10/minute"
 
 
 # PERF: a deque per caller instead of limits' memory storage
@@ -99,6 +120,19 @@ class LocalWindow:
                 hits.append(now)
             return allowed, self.amount - len(hits), hits[0] + self.seconds
 
+    def peek(self, key: str) -> tuple[bool, float]:
+        """Return whether a hit for ``key`` would be allowed, and when it would be."""
+        now = time.time()
+        with self._lock:
+            hits = [hit for hit in self._hits.get(key, ()) if hit > now - self.seconds]
+        if len(hits) < self.amount:
+            return True, now
+        return False, hits[-self.amount] + self.seconds
+
+    def sibling(self, item: RateLimitItem) -> LocalWindow:
+        """Return a window of another limit, counted in this process too."""
+        return LocalWindow(item.amount, item.get_expiry())
+
     def _sweep(self, now: float) -> None:
         idle = [
             key for key, hits in self._hits.items() if hits[-1] <= now - self.seconds
@@ -121,6 +155,15 @@ class SharedWindow:
         reset, remaining = self.strategy.get_window_stats(self.item, key)
         return allowed, max(0, remaining), reset
 
+    def peek(self, key: str) -> tuple[bool, float]:
+        """Return whether a hit for ``key`` would be allowed, and when it would be."""
+        reset, remaining = self.strategy.get_window_stats(self.item, key)
+        return remaining > 0, reset
+
+    def sibling(self, item: RateLimitItem) -> SharedWindow:
+        """Return a window of another limit, in the same storage."""
+        return SharedWindow(item, self.strategy.storage)
+
 
 class RateLimiter:
     """The limit of one app and the window that counts it."""
@@ -140,6 +183,8 @@ class RateLimiter:
             self.window = SharedWindow(item, storage)
             if key_prefix is None:
                 self.namespace = None
+        #: Wrong METRICS_TOKEN guesses, per address.
+        self.metrics_failures = self.window.sibling(_parse_limit(METRICS_FAILURES))
         # The parts of the headers that are the same for every request.
         self._limit = str(item.amount)
         self._policy = f'"default";q={item.amount};w={seconds}'
@@ -148,12 +193,56 @@ class RateLimiter:
     def charge(self) -> None:
         """Charge the current request to its caller; raise a 429 past the limit.
 
-        Called by the edge once the caller is known. The request keeps its
-        rate limit headers, for its response.
+        Called by the edge before anyone looks the credentials up, when the
+        request is charged to what it presents, and again for a token's user
+        (:meth:`charge_caller`). The request keeps its rate limit headers,
+        for its response.
         """
+        request.rate_limit_headers = self.hit(self._stored(caller_key())) or ()
+
+    def charge_caller(self) -> None:
+        """Charge the request to the user its token belongs to, or count its failure.
+
+        Called by the edge once the credentials were looked up, after
+        :meth:`charge` charged what they were before anyone knew.
+        """
+        if isinstance(request.caller, TokenUser):
+            self.charge()
+        elif request.credential_error is not None:
+            self._quietly(self.window.hit, self._stored(failure_key()))
+
+    def refuse_failing_address(self) -> None:
+        """Refuse (429) bearer credentials from an address that failed too often.
+
+        Called by the edge before any lookup. An address is failing once its
+        credentials failed ``RATELIMIT`` times in the window.
+        """
+        if "HTTP_AUTHORIZATION" not in request.environ:
+            return
+        seen = self._quietly(self.window.peek, self._stored(failure_key()))
+        if seen is not None and not seen[0]:
+            raise _refusal(seen[1])
+
+    def count_failed_scrape(self) -> None:
+        """Count a wrong ``METRICS_TOKEN``; past :data:`METRICS_FAILURES`, a 429."""
+        counted = self._quietly(
+            self.metrics_failures.hit, self._stored(f"metrics:{address_key()}")
+        )
+        if counted is not None and not counted[0]:
+            raise _refusal(counted[2])
+
+    def _stored(self, key: str) -> str:
         if self.namespace is None:
             self.namespace = get_database().instance_id() + ":"
-        request.rate_limit_headers = self.hit(self.namespace + caller_key()) or ()
+        return self.namespace + key
+
+    def _quietly(self, count: Any, key: str) -> Any:
+        # A storage that fails counts nothing, as for the limit itself.
+        try:
+            return count(key)
+        except StorageError as exc:
+            self._warn(exc)
+            return None
 
     def hit(self, key: str) -> list[tuple[str, str]] | None:
         """Charge one request to ``key`` and return its rate limit headers.
@@ -186,6 +275,11 @@ class RateLimiter:
             current_app.logger.warning(
                 "rate limit storage failed, serving without limits: %s", error
             )
+
+
+def _refusal(reset: float) -> RateLimited:
+    seconds_left = max(1, math.ceil(reset - time.time()))
+    return RateLimited(headers={"Retry-After": str(seconds_left)})
 
 
 def _parse_limit(limit: str) -> RateLimitItem:
@@ -225,7 +319,38 @@ def caller_key() -> str:
     caller = request.caller
     if caller is not None:
         return f"user:{caller.id}"
+    return credential_key()
+
+
+def credential_key() -> str:
+    """Return the key of the credentials a request presents, before any lookup.
+
+    A hash of its bearer token, the user name a trusted host sets in
+    ``REMOTE_USER`` (hashed too: it may be long), or else its address.
+    Neither is trusted yet: a made-up token only gets a count of its own.
+    """
+    environ = request.environ
+    name = environ.get("REMOTE_USER")
+    if name and settings().trust_remote_user:
+        return "remote:" + _digest(name)
+    scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return "token:" + _digest(token)
+    return address_key()
+
+
+def address_key() -> str:
+    """Return the key of the request's client address."""
     return f"addr:{request.remote_addr or 'unknown'}"
+
+
+def failure_key() -> str:
+    """Return the key that counts the failed credentials of the request's address."""
+    return f"failed:{address_key()}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 def init_app(app: Flask) -> None:

@@ -8,6 +8,7 @@ use it too.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -23,8 +24,9 @@ from helpers.callers import make_caller
 from helpers.processes import free_port, gunicorn
 from helpers.redis_server import redis_server, redis_server_available
 from helpers.services import unavailable
+from sqlalchemy import event
 
-from mything import ConfigError, MyThing
+from mything import ConfigError, MyThing, token_format
 from mything.config import settings_of
 from mything.db import get_database
 from mything.ratelimit import LocalWindow
@@ -438,3 +440,104 @@ def test_callers_quiet_for_a_whole_window_are_forgotten():
     assert (allowed, remaining) == (True, 1)
     # The table of callers holds only the one seen within the window.
     assert list(window._hits) == ["addr:3"]
+
+
+# Limits first, queries after ------------------------------------------------
+
+
+@contextlib.contextmanager
+def statements_of(thing):
+    """Collect every SQL statement ``thing`` sends to its database meanwhile."""
+    statements: list[str] = []
+    engine = get_database(thing.flask_app).engine
+
+    def record(connection, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_caller_over_its_limit_is_refused_without_a_query(make_thing):
+    thing = make_thing(RATELIMIT="3/minute")
+    thing.create_user("alice")
+    headers = {"Authorization": f"Bearer {thing.create_token('alice')}"}
+    client = thing.flask_app.test_client()
+    for _ in range(3):
+        assert client.get("/me", headers=headers).status_code == 200
+
+    with statements_of(thing) as statements:
+        refused = [client.get("/me", headers=headers) for _ in range(5)]
+
+    assert {response.status_code for response in refused} == {429}
+    assert statements == []
+
+
+def test_a_user_with_several_tokens_still_has_one_limit(make_thing):
+    thing = make_thing(RATELIMIT="4/minute")
+    thing.create_user("alice")
+    first, second = (
+        {"Authorization": f"Bearer {thing.create_token('alice')}"} for _ in range(2)
+    )
+    client = thing.flask_app.test_client()
+    statuses = [client.get("/me", headers=h).status_code for h in [first, second] * 3]
+    assert statuses == [200, 200, 200, 200, 429, 429]
+
+
+def test_a_flood_of_made_up_tokens_is_refused_before_any_lookup(make_thing):
+    thing = make_thing(RATELIMIT="5/minute")
+    thing.create_user("alice")
+    real = {"Authorization": f"Bearer {thing.create_token('alice')}"}
+    client = thing.flask_app.test_client()
+
+    def made_up():
+        return {"Authorization": f"Bearer {token_format.new_token()}"}
+
+    failed = [client.get("/add?a=1&b=1", headers=made_up()) for _ in range(5)]
+    assert {response.status_code for response in failed} == {401}
+    with statements_of(thing) as statements:
+        refused = [client.get("/add?a=1&b=1", headers=made_up()) for _ in range(20)]
+        # From that address, until the window moves on, bearer requests are
+        # refused before anyone could tell a real token from a made-up one.
+        refused.append(client.get("/me", headers=real))
+    assert {response.status_code for response in refused} == {429}
+    assert all("Retry-After" in response.headers for response in refused)
+    assert statements == []
+    # Other addresses, and requests without credentials, go on.
+    other = {"REMOTE_ADDR": "192.0.2.7"}
+    assert client.get("/me", headers=real, environ_base=other).status_code == 200
+    assert client.get("/add?a=1&b=1").status_code == 200
+
+
+def test_without_cors_a_preflight_is_counted_and_its_token_never_looked_up(
+    make_thing,
+):
+    thing = make_thing(RATELIMIT="2/minute")
+    thing.create_user("alice")
+    headers = {
+        "Origin": "https://app.example",
+        "Access-Control-Request-Method": "POST",
+        "Authorization": f"Bearer {thing.create_token('alice')}",
+    }
+    client = thing.flask_app.test_client()
+    with statements_of(thing) as statements:
+        answers = [client.options("/orgs", headers=headers) for _ in range(3)]
+    assert [response.status_code for response in answers][2] == 429
+    assert "X-RateLimit-Limit" in answers[0].headers
+    assert statements == []
+
+
+def test_wrong_metrics_tokens_are_limited_per_address_and_the_right_one_never(
+    make_thing,
+):
+    token = "scraper-token-0123456789"
+    thing = make_thing(METRICS_ENABLED=True, METRICS_TOKEN=token)
+    client = thing.flask_app.test_client()
+    wrong = {"Authorization": "Bearer guess-0123456789abcdef"}
+    statuses = [client.get("/metrics", headers=wrong).status_code for _ in range(12)]
+    assert statuses == [401] * 10 + [429] * 2
+    right = {"Authorization": f"Bearer {token}"}
+    assert client.get("/metrics", headers=right).status_code == 200

@@ -4,7 +4,8 @@ Registered only when ``METRICS_ENABLED`` is on. The endpoint is never rate
 limited (a scraper must not be refused) and never counted in the metrics it
 serves. With ``METRICS_TOKEN`` set, a scrape must send
 ``Authorization: Bearer <METRICS_TOKEN>``, or it gets a 401; the token is
-the scraper's own, not a user's.
+the scraper's own, not a user's. Wrong tokens are limited per address (10
+a minute, then 429s); a scrape with the right token is never refused.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ def scrape() -> Response:
     """The metrics in the Prometheus text format (or OpenMetrics, if asked)."""
     token = settings().metrics_token
     if token and not _sends_token(token):
+        limiter = current_app.extensions.get("mything.ratelimit")
+        if limiter is not None:
+            # Guesses are limited per address; the right token never is.
+            limiter.count_failed_scrape()
         raise Unauthorized("A valid metrics token is required.")
     metrics = current_app.extensions["mything.metrics"]
     body, content_type = metrics.exposition(request.headers.get("Accept"))
