@@ -16,6 +16,7 @@ import importlib.metadata
 
 from .app import create_app
 from .errors import ApiException, ConfigError
+from .signals import event_committed, event_recorded
 from .thing import MyThing
 
 #: The installed release (from the package metadata, set in pyproject.toml).
@@ -27,4 +28,6 @@ __all__ = [
     "MyThing",
     "__version__",
     "create_app",
+    "event_committed",
+    "event_recorded",
 ]

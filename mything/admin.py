@@ -10,11 +10,12 @@ context; the caller commits (``MyThing.run``, or the command's transaction).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from .errors import NotFound
-from .operations import tokens, users
-from .schemas import ADMIN_TOKEN, NEW_USER
+from .operations import audit, events, tokens, users
+from .schemas import ADMIN_TOKEN, EVENTS_QUERY, NEW_USER
 from .validation import validate, validate_arguments
 
 
@@ -38,7 +39,7 @@ def create_token(
         ADMIN_TOKEN, name=label, scope=scope, expires_in_days=expires_in_days
     )
     holder = _existing_user(user)
-    issued = tokens.issue_token(holder, **clean)
+    issued = tokens.issue_token(holder, administrative=True, **clean)
     secret: str = issued["token"]
     return secret
 
@@ -66,3 +67,36 @@ def _existing_user(name: str) -> users.User:
     if user is None:
         raise NotFound(f"There is no user {name!r}.")
     return user
+
+
+def list_events(
+    slug: str, *, type: str | None = None, limit: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """Yield the events of the organization ``slug``, newest first.
+
+    ``type`` as for the audit log (``note.*``); at most ``limit`` of them.
+    """
+    clean = validate_arguments(EVENTS_QUERY, type=type)
+    left = limit
+    cursor = None
+    while left is None or left > 0:
+        size = 100 if left is None else min(left, 100)
+        page = audit.list_organization_events(
+            slug, limit=size, cursor=cursor, type=clean.get("type")
+        )
+        yield from page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return
+        if left is not None:
+            left -= len(page["items"])
+
+
+def verify_events(slug: str | None = None) -> events.Verification:
+    """Check the ledger's hash chains (those of the organization ``slug``)."""
+    return events.verify_events(slug=slug)
+
+
+def purge_events() -> int:
+    """Remove the events older than ``EVENTS_RETENTION_DAYS``; return how many."""
+    return events.purge_events()

@@ -1,13 +1,15 @@
 """mything's own commands, added to every app's ``app.cli``.
 
 ``init-db``, ``db upgrade|downgrade|current|history``, ``create-user``,
-``create-token``, ``list-tokens``, ``revoke-token`` and ``openapi``. They
+``create-token``, ``list-tokens``, ``revoke-token``, ``events
+list|verify|purge`` and ``openapi``. They
 run as ``mything ...`` (:mod:`mything.__main__`) or ``flask --app mything
 ...``, beside Flask's own ``run``, ``routes`` and ``shell``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -156,6 +158,47 @@ def revoke_token_command(token_id: int) -> None:
     click.echo(f"Revoked the token {token_id}.")
 
 
+@click.group("events")
+def events_group() -> None:
+    """List, verify and purge the ledger of every write (the audit log)."""
+
+
+@events_group.command("list")
+@click.argument("slug")
+@click.option("--type", "type_", help="An event type, or a resource's: note.*")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many.")
+@with_appcontext
+def events_list_command(slug: str, type_: str | None, limit: int | None) -> None:
+    """Print the events of the organization SLUG, newest first, one JSON per line."""
+
+    def print_all() -> None:
+        for event in admin.list_events(slug, type=type_, limit=limit):
+            click.echo(json.dumps(event, ensure_ascii=False))
+
+    _run(print_all)
+
+
+@events_group.command("verify")
+@click.option("--org", "slug", help="Only the chains of this organization's slug.")
+@with_appcontext
+def events_verify_command(slug: str | None) -> None:
+    """Check every hash chain; exit 1 naming the first break."""
+    found = _run(lambda: admin.verify_events(slug))
+    if found.broken is not None:
+        raise click.ClickException(
+            f"broken chain: {found.broken} ({found.events} events verified before)"
+        )
+    click.echo(f"{found.events} events in {found.chains} chains verified.")
+
+
+@events_group.command("purge")
+@with_appcontext
+def events_purge_command() -> None:
+    """Remove the events older than EVENTS_RETENTION_DAYS; verify goes on working."""
+    removed = _run(admin.purge_events)
+    click.echo(f"Removed {removed} events.")
+
+
 @click.command("openapi")
 @click.option(
     "--output",
@@ -192,6 +235,7 @@ def register_commands(app: Flask) -> None:
     """Add mything's admin commands to ``app.cli``."""
     app.cli.add_command(init_db_command)
     app.cli.add_command(db_group)
+    app.cli.add_command(events_group)
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token_command)
     app.cli.add_command(openapi_command)

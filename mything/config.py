@@ -413,6 +413,12 @@ class Settings:
         "a 409 `quota_exceeded`",
         check=_positive,
     )
+    events_retention_days: int = setting(
+        180,
+        "how long the audit log keeps an event: `mything events purge` removes "
+        "older ones",
+        check=_positive,
+    )
 
 
 def _kind(hint: Any) -> type:

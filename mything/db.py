@@ -446,6 +446,8 @@ class Resources:
     connection: Connection | None = None
     #: What :func:`close_db` runs once the connection is released.
     after_release: list[Callable[[], None]] = field(default_factory=list)
+    #: What :func:`commit_db` runs once the work is committed.
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
 def _resources() -> Resources:
@@ -521,11 +523,28 @@ def transaction() -> Iterator[None]:
 
 
 def commit_db() -> None:
-    """Commit the work of the current app context, if it used the database."""
+    """Commit the work of the current app context, if it used the database.
+
+    Then run the :func:`after_commit` callbacks. A commit that fails raises,
+    and its connection is discarded instead of going back to the pool.
+    """
     resources: Resources | None = g.get("mything")
-    connection = resources and resources.connection
-    if connection is not None and connection.in_transaction():
-        connection.commit()
+    if resources is None or resources.connection is None:
+        return
+    connection = resources.connection
+    if connection.in_transaction():
+        try:
+            connection.commit()
+        except BaseException:
+            # SQLAlchemy counts the transaction as over and the pool would
+            # not roll it back, but SQLite keeps it open after a refused
+            # COMMIT: pooled again, the connection would fail every later
+            # request with "cannot start a transaction within a transaction".
+            connection.invalidate()
+            raise
+    callbacks, resources.after_commit = resources.after_commit, []
+    for callback in callbacks:
+        callback()
 
 
 def close_db(exc: BaseException | None = None) -> None:
@@ -549,3 +568,12 @@ def after_release(callback: Callable[[], None]) -> None:
     over: on SQLite, the request's connection may hold the write lock.
     """
     _resources().after_release.append(callback)
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Call ``callback`` once the current app context's work is committed.
+
+    Never if it is not: a request that fails, or a commit that the database
+    refuses, drops the callbacks with the work.
+    """
+    _resources().after_commit.append(callback)

@@ -26,6 +26,7 @@ from .validators import (
     identifier,
     integer,
     matching,
+    moment,
     page_limit,
     query_integer,
     text,
@@ -137,6 +138,41 @@ NEW_TOKEN = _new_token(Required("name"))
 # may go without a name.
 ADMIN_TOKEN = _new_token(Optional("name", default="unnamed"))
 
+#: What happened, for each event of the ledger: "<resource>.<change>".
+EVENT_TYPES = (
+    "organization.created",
+    "organization.updated",
+    "organization.deleted",
+    "member.invited",
+    "member.joined",
+    "member.role_changed",
+    "member.removed",
+    "invitation.declined",
+    "invitation.cancelled",
+    "note.created",
+    "note.updated",
+    "note.deleted",
+    "token.created",
+    "token.revoked",
+)
+# A type, or every type of a resource ("note.*").
+EVENT_TYPE_FILTER = In(
+    [
+        *EVENT_TYPES,
+        *dict.fromkeys(f"{kind.partition('.')[0]}.*" for kind in EVENT_TYPES),
+    ],
+    msg="must be an event type, or a resource and '.*' (like 'note.*')",
+)
+EVENTS_QUERY = PAGE_QUERY.extend(
+    {
+        Optional("type"): EVENT_TYPE_FILTER,
+        # A user name as the ledger keeps it: no longer than any user's.
+        Optional("actor"): text(min_length=1, max_length=254),
+        # Events at this moment or later.
+        Optional("since"): moment,
+    }
+)
+
 # What the API answers. These document responses in the OpenAPI document
 # (through ``@returns``) and are checked against real responses in the tests.
 
@@ -179,6 +215,18 @@ TOKEN = Schema(
 # The answer to creating a token: the token, and its secret. A replay of the
 # request (Idempotency-Key) answers without the secret, which is shown once.
 ISSUED_TOKEN = TOKEN.extend({Optional("token"): str})
+EVENT = Schema(
+    {
+        Required("id"): str,
+        Required("sequence"): int,
+        Required("type"): In(EVENT_TYPES),
+        Required("organization"): Any(str, None),
+        Required("actor"): Any(str, None),
+        Required("at"): TIMESTAMP,
+        Required("request_id"): Any(str, None),
+        Required("data"): {Required("object"): dict, Optional("changes"): dict},
+    }
+)
 ERROR = Schema(
     {
         Required("message"): str,

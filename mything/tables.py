@@ -263,6 +263,45 @@ idempotency_keys = table(
     _created_at(),
 )
 
+#: The hash an event chain starts from: the "previous hash" of its first event.
+GENESIS_HASH = "0" * 64
+
+# The ledger (see mything.operations.events). A chain is the events of one
+# organization, or the user-level events of one user (their tokens); its
+# row holds the last event appended, which writers lock to take turns, and
+# the checkpoint that retention leaves. No foreign keys: an organization's
+# chain outlives the organization.
+event_chains = table(
+    "event_chains",
+    Column("id", Id, primary_key=True),
+    Column("org_id", Id, unique=True),
+    Column("user_id", Id, unique=True),
+    Column("sequence", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    # The last event removed by retention (0 and GENESIS_HASH: none).
+    Column("purged_sequence", BigInteger, nullable=False),
+    Column("purged_hash", String(64), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# Events are appended, never changed; a chain's events are listed newest
+# first through its unique (chain_id, sequence), and retention finds the
+# old ones by "at".
+events = table(
+    "events",
+    Column("chain_id", Id, ForeignKey(event_chains.c.id), primary_key=True),
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("type", String(32), nullable=False),
+    Column("organization", String(63)),
+    Column("actor", String(254)),
+    Column("at", Timestamp(), nullable=False),
+    Column("request_id", String(128)),
+    Column("data", LongText, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index(None, "at"),
+)
+
 settings = table(
     "settings",
     Column("name", String(64), primary_key=True),

@@ -5,8 +5,7 @@ and hides it behind a small surface. Hosts use it three ways::
 
     thing = MyThing({"DATABASE_URI": "sqlite:///app.db"})
 
-    # 1. as a WSGI app, alone or mounted under a prefix (or in an ASGI
-    #    host: fastapi_app.mount("/api", thing.asgi()))
+    # 1. as a WSGI app, alone or mounted under a prefix
     app = DispatcherMiddleware(host_app, {"/api": thing})
 
     # 2. from Python, with the same validation and errors as HTTP
@@ -24,11 +23,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import admin, asgi, schemas
+from . import admin, schemas
 from .app import create_app
 from .blueprints import demo as demo_views
+from .blueprints import events as events_views
 from .blueprints import me as me_views
 from .blueprints import members as members_views
 from .blueprints import notes as notes_views
@@ -39,7 +40,7 @@ from .config import settings_of
 from .db import get_database, transaction
 from .endpoints import endpoint_of
 from .errors import NotFound, Unauthorized
-from .operations import demo, notes, organizations, tokens, users
+from .operations import audit, demo, notes, organizations, tokens, users
 from .operations.notes import NOTE_NOT_FOUND
 from .operations.tokens import TOKEN_NOT_FOUND
 from .pages import every_item
@@ -75,14 +76,6 @@ class MyThing:
 
     def __repr__(self) -> str:
         return f"<MyThing {settings_of(self.flask_app).database_uri!r}>"
-
-    def asgi(self, *, workers: int = asgi.WORKERS) -> Any:
-        """Return this thing as an ASGI app, to mount in FastAPI or Starlette.
-
-        Needs ``mything[asgi]``; see :mod:`mything.asgi` for what it adds
-        to a2wsgi, and for ``workers``.
-        """
-        return asgi.asgi_app(self, workers=workers)
 
     def run(self, operation: Callable[[], T], /) -> T:
         """Call ``operation`` in an app context of this thing, in a transaction."""
@@ -375,6 +368,52 @@ class UserApi:
             _id(note_id, missing=NOTE_NOT_FOUND),
             like=notes_views.delete_note,
             if_match=_precondition(if_match),
+        )
+
+    def events(
+        self,
+        slug: str,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        type: str | None = None,
+        actor: str | None = None,
+        since: datetime | str | None = None,
+    ) -> dict[str, Any]:
+        """Like ``GET /orgs/<slug>/events``: the audit log, newest first; owners only.
+
+        ``type`` is an event type or ``"<resource>.*"``; ``since`` a moment
+        (an aware ``datetime``, or an ISO 8601 string with its offset).
+        """
+        return self._call(
+            audit.list_events,
+            slug,
+            like=events_views.list_events,
+            limit=limit,
+            cursor=cursor,
+            type=type,
+            actor=actor,
+            since=since,
+        )
+
+    def my_events(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        type: str | None = None,
+        actor: str | None = None,
+        since: datetime | str | None = None,
+    ) -> dict[str, Any]:
+        """Like ``GET /me/events``: the user's own events (their tokens)."""
+        return self._call(
+            audit.list_my_events,
+            like=events_views.list_my_events,
+            limit=limit,
+            cursor=cursor,
+            type=type,
+            actor=actor,
+            since=since,
         )
 
 

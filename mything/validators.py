@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from voluptuous import Invalid, MultipleInvalid
@@ -191,6 +192,27 @@ def unique_list(item: Validator, *, max_items: int) -> Validator:
         return list(cleaned)
 
     return Validator(check, {"type": "array", "maxItems": max_items}, items=item)
+
+
+def _moment(value: object) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise Invalid(
+                "expected an ISO 8601 moment, like 2026-01-02T03:04:05Z"
+            ) from None
+    if not isinstance(value, datetime):
+        raise Invalid("expected an ISO 8601 moment, like 2026-01-02T03:04:05Z")
+    if value.tzinfo is None:
+        # A moment without its offset means another one in every time zone.
+        raise Invalid("must give its offset from UTC, like Z or +02:00")
+    return value.astimezone(UTC)
+
+
+#: A moment in time: an ISO 8601 string with its UTC offset (or, from Python,
+#: an aware ``datetime``), returned as a ``datetime`` in UTC.
+moment = Validator(_moment, {"type": "string", "format": "date-time"})
 
 
 def up_to_setting(validator: Validator, setting: str) -> Validator:

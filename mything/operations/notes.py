@@ -51,6 +51,7 @@ from ..tables import (
     users,
     utcnow,
 )
+from .events import Chain, record_event
 from .organizations import find_organization
 from .tenancy import MEMBER_ORGANIZATION, MEMBER_ORGANIZATION_ID, check_slug
 from .users import User
@@ -161,13 +162,20 @@ def _notes(
 
 
 def _find_note(user: User, slug: str, note_id: int) -> dict[str, Any]:
+    return _find_note_in_org(user, slug, note_id)[1]
+
+
+def _find_note_in_org(
+    user: User, slug: str, note_id: int
+) -> tuple[int, dict[str, Any]]:
+    """Return the id of the note's organization, and the note."""
     # Ids are validated as positive integers; larger than any id, none exists.
     check_slug(slug)
     if note_id <= MAX_ID:
         parameters = {"user_id": user.id, "slug": slug, "note_id": note_id}
-        _, found = _notes(_NOTE, parameters)
-        if found:
-            return found[0]
+        org_id, found = _notes(_NOTE, parameters)
+        if org_id is not None:
+            return org_id, found[0]
     # Not found: the organization's 404 if the user is not a member.
     find_organization(user, slug)
     raise NotFound(NOTE_NOT_FOUND)
@@ -189,13 +197,15 @@ _INSERT_MEMBER_NOTE = insert(notes).from_select(
         bindparam("now", type_=notes.c.updated_at.type),
     ),
 )
-_INSERT_MEMBER_NOTE_RETURNING = _INSERT_MEMBER_NOTE.returning(notes.c.id)
+_INSERT_MEMBER_NOTE_RETURNING = _INSERT_MEMBER_NOTE.returning(
+    notes.c.id, notes.c.org_id
+)
 
 
 def _note_and_tags() -> Select[Any]:
     # The same insert, whose new id a second, data-modifying CTE gives each
     # tag of :tags (a PostgreSQL array, in order): the note and its tags in
-    # one statement. The statement's result is the new note's id, if any.
+    # one statement. Its result is the new note's id and organization's, if any.
     note = _INSERT_MEMBER_NOTE_RETURNING.cte("new_note")
     tags = (
         func.unnest(bindparam("tags", type_=ARRAY(note_tags.c.tag.type)))
@@ -206,7 +216,7 @@ def _note_and_tags() -> Select[Any]:
         ["note_id", "tag", "position"],
         select(note.c.id, tags.c.tag, tags.c.ordinal - 1).join_from(note, tags, true()),
     )
-    return select(note.c.id).add_cte(tag_rows.cte("new_tags"))
+    return select(note.c.id, note.c.org_id).add_cte(tag_rows.cte("new_tags"))
 
 
 #: A new note and its tags in one statement, on PostgreSQL.
@@ -284,14 +294,15 @@ def create_note(
         "body": body,
         "now": now,
     }
-    note_id = _insert_note(db, parameters, tags)
-    if note_id is None:
+    inserted = _insert_note(db, parameters, tags)
+    if inserted is None:
         # Nothing inserted: the user is not a member, or there is no such
         # organization, and the two look the same.
         raise NotFound("Organization not found.")
+    note_id, org_id = inserted
     # Every field is known: the note is what was written, read back by no one.
     created = isoformat(now)
-    return note_json(
+    note = note_json(
         note_id,
         title=title,
         body=body,
@@ -301,28 +312,44 @@ def create_note(
         created_at=created,
         updated_at=created,
     )
+    record_event(
+        "note.created", note, chain=Chain(org_id), organization=slug, actor=user
+    )
+    return note
+
+
+_ORGANIZATION_ID = select(organizations.c.id).where(
+    organizations.c.slug == bindparam("slug")
+)
 
 
 def _insert_note(
     db: Connection, parameters: dict[str, Any], tags: Sequence[str]
-) -> int | None:
-    """Insert a note and its tags; return its id, or ``None`` for a non-member."""
+) -> tuple[int, int] | None:
+    """Insert a note and its tags; return its id and its organization's.
+
+    ``None`` for a non-member.
+    """
     if db.dialect.name == "postgresql":
         # PERF: benchmarks/findings.md#note-with-tags. One statement instead
         # of two: the tags' executemany, which psycopg sends as a pipeline,
         # costs more than the rest of the insert.
         with_tags = {**parameters, "tags": list(tags)}
-        return db.execute(_INSERT_MEMBER_NOTE_AND_TAGS, with_tags).scalar()
-    note_id: int | None
+        row = db.execute(_INSERT_MEMBER_NOTE_AND_TAGS, with_tags).first()
+        return None if row is None else (row.id, row.org_id)
     if db.dialect.insert_returning:
-        note_id = db.execute(_INSERT_MEMBER_NOTE_RETURNING, parameters).scalar()
+        row = db.execute(_INSERT_MEMBER_NOTE_RETURNING, parameters).first()
+        inserted = None if row is None else (row.id, row.org_id)
     else:
         # MySQL has no RETURNING; the driver knows the new row's id.
         result = db.execute(_INSERT_MEMBER_NOTE, parameters)
-        note_id = result.lastrowid if result.rowcount else None
-    if note_id is not None:
-        _add_tags(note_id, tags)
-    return note_id
+        inserted = None
+        if result.rowcount:
+            org_id = db.execute(_ORGANIZATION_ID, parameters).scalar_one()
+            inserted = (result.lastrowid, org_id)
+    if inserted is not None:
+        _add_tags(inserted[0], tags)
+    return inserted
 
 
 def get_note(user: User, slug: str, note_id: int) -> dict[str, Any]:
@@ -345,7 +372,7 @@ def update_note(
     version is checked by the statement that writes, so of two writers who
     read the same version, exactly one succeeds.
     """
-    current = _find_note(user, slug, note_id)
+    org_id, current = _find_note_in_org(user, slug, note_id)
     _require_precondition(if_match)
     changed = {key: value for key, value in changes.items() if current[key] != value}
     if not changed:
@@ -365,7 +392,16 @@ def update_note(
     )
     if "tags" in changed:
         _replace_tags(note_id, changed["tags"])
-    return _find_note(user, slug, note_id)
+    note = _find_note(user, slug, note_id)
+    record_event(
+        "note.updated",
+        note,
+        chain=Chain(org_id),
+        organization=slug,
+        actor=user,
+        changes={key: {"from": current[key], "to": note[key]} for key in changed},
+    )
+    return note
 
 
 def delete_note(
@@ -375,9 +411,12 @@ def delete_note(
 
     With ``if_match``, only if its version is one that ``if_match`` allows.
     """
-    _find_note(user, slug, note_id)
+    org_id, note = _find_note_in_org(user, slug, note_id)
     _require_precondition(if_match)
     _write_note(delete(notes), user, slug, note_id, if_match)
+    record_event(
+        "note.deleted", note, chain=Chain(org_id), organization=slug, actor=user
+    )
 
 
 def _require_precondition(if_match: Precondition | None) -> None:

@@ -1,0 +1,402 @@
+"""The ledger: one event for every write, in the write's own transaction.
+
+Each operation that changes something calls :func:`record_event` before it
+returns, on the same connection, so the event and the change are committed
+together or not at all: no event without its write, no write without its
+event. The event is what the audit log shows::
+
+    {"id": "5f0c...", "sequence": 7, "type": "note.updated",
+     "organization": "acme", "actor": "alice", "at": "2026-...Z",
+     "request_id": "0f6c...", "data": {"object": {...},
+     "changes": {"title": {"from": "Draft", "to": "Final"}}}}
+
+**Chains.** Events belong to a chain: an organization's, or, for what has
+no organization (a user's tokens), a user's. Within a chain, ``sequence``
+counts 1, 2, 3 ... without gaps or repeats, and each event stores ``hash``,
+the SHA-256 of the previous event's hash (``GENESIS_HASH`` for the first)
+followed by its canonical JSON (:func:`chain_hash`). Changing, removing or
+adding a row behind mything's back breaks the chain, and
+:func:`verify_events` names where.
+
+**Taking turns.** A chain's row in ``mything_event_chains`` holds its last
+sequence and hash. Recording an event first advances that row with an
+``UPDATE``, which locks it until the transaction ends: concurrent writers
+to one organization append one after the other (on SQLite, every writer
+already holds the database's write lock), and writers to different
+organizations never wait for each other.
+
+**Retention.** :func:`purge_events` removes the events older than
+``EVENTS_RETENTION_DAYS`` from the start of each chain, and keeps in the
+chain's row the sequence and hash of the last one removed: the checkpoint
+from which :func:`verify_events` goes on.
+
+The signals of :mod:`mything.signals` announce each event: inside the
+transaction (a receiver may veto the write), and once it is committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app, has_request_context, request
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from ..config import settings
+from ..db import after_commit, get_db, inserted_id
+from ..encoding import isoformat
+from ..requestid import request_id
+from ..signals import event_committed, event_recorded
+from ..tables import (
+    GENESIS_HASH,
+    event_chains,
+    events,
+    organizations,
+    users,
+    utcnow,
+)
+from .users import User
+
+logger = logging.getLogger("mything")
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Whose events: an organization's (by id) or, without one, a user's."""
+
+    org_id: int | None = None
+    user_id: int | None = None
+
+    @property
+    def kind(self) -> str:
+        """The column of ``mything_event_chains`` that names the owner."""
+        return "org_id" if self.org_id is not None else "user_id"
+
+    @property
+    def owner(self) -> dict[str, int | None]:
+        """The parameter that finds this chain's row (see :func:`_of_owner`)."""
+        return {"owner": getattr(self, self.kind)}
+
+
+def canonical_json(value: Any) -> str:
+    """Return the one JSON text of ``value`` that hashes are computed over.
+
+    Keys sorted, no spaces, non-ASCII characters as they are (UTF-8).
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain_hash(previous: str, event: dict[str, Any]) -> str:
+    """Return the hash of ``event``: SHA-256 of ``previous`` and its canonical JSON."""
+    return hashlib.sha256((previous + canonical_json(event)).encode()).hexdigest()
+
+
+def _of_owner(kind: str) -> ColumnElement[bool]:
+    # Not named after its column: an UPDATE keeps those names for its SET.
+    return event_chains.c[kind] == bindparam("owner")
+
+
+# Statements are built once, with bound parameters (see operations/notes.py).
+_KINDS = ("org_id", "user_id")
+_HEAD = (event_chains.c.id, event_chains.c.sequence, event_chains.c.hash)
+_ADVANCE = {
+    kind: update(event_chains)
+    .where(_of_owner(kind))
+    .values(sequence=event_chains.c.sequence + 1)
+    for kind in _KINDS
+}
+_ADVANCE_RETURNING = {kind: _ADVANCE[kind].returning(*_HEAD) for kind in _KINDS}
+_READ_HEAD = {kind: select(*_HEAD).where(_of_owner(kind)) for kind in _KINDS}
+_SET_HASH = (
+    update(event_chains)
+    .where(event_chains.c.id == bindparam("chain_id"))
+    .values(hash=bindparam("new_hash"))
+)
+_INSERT_EVENT = insert(events)
+
+
+def _advance(db: Connection, chain: Chain) -> tuple[int, int, str]:
+    """Take the chain's next sequence; return its id, that sequence, the last hash.
+
+    The ``UPDATE`` locks the chain's row until the transaction ends, so
+    the next writer to this chain waits here, then reads what this one
+    wrote. A chain's first event creates its row.
+    """
+    if db.dialect.update_returning:
+        head = db.execute(_ADVANCE_RETURNING[chain.kind], chain.owner).first()
+    else:
+        # MariaDB and MySQL have no UPDATE ... RETURNING.
+        head = None
+        if db.execute(_ADVANCE[chain.kind], chain.owner).rowcount:
+            head = db.execute(_READ_HEAD[chain.kind], chain.owner).first()
+    if head is not None:
+        return head.id, head.sequence, head.hash
+    try:
+        # In a savepoint: a writer that created the chain meanwhile makes
+        # this insert fail, and then this one takes its turn after it.
+        with db.begin_nested():
+            new_chain = insert(event_chains).values(
+                org_id=chain.org_id,
+                user_id=chain.user_id,
+                sequence=1,
+                hash=GENESIS_HASH,
+                purged_sequence=0,
+                purged_hash=GENESIS_HASH,
+            )
+            return inserted_id(db.execute(new_chain)), 1, GENESIS_HASH
+    except IntegrityError:
+        return _advance(db, chain)
+
+
+def record_event(
+    event_type: str,
+    obj: dict[str, Any],
+    *,
+    chain: Chain,
+    organization: str | None = None,
+    actor: User | None,
+    changes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Append an event to ``chain``, in the current transaction; return it.
+
+    ``obj`` is the resource as the API shows it after the change (before it,
+    for a deletion); ``changes`` maps each field the caller changed to
+    ``{"from": old, "to": new}``. ``organization`` is the organization's
+    slug (``None`` for a user's chain), ``actor`` the user who acted
+    (``None`` for an administrative call). :data:`~mything.signals.event_recorded`
+    is sent before this returns, and may veto the write by raising.
+    """
+    db = get_db()
+    chain_id, sequence, previous = _advance(db, chain)
+    now = utcnow()
+    data: dict[str, Any] = {"object": obj}
+    if changes is not None:
+        data["changes"] = changes
+    event = {
+        "id": uuid.uuid4().hex,
+        "sequence": sequence,
+        "type": event_type,
+        "organization": organization,
+        "actor": None if actor is None else actor.name,
+        "at": isoformat(now),
+        "request_id": request_id(request.environ) if has_request_context() else None,
+        "data": data,
+    }
+    digest = chain_hash(previous, event)
+    db.execute(
+        _INSERT_EVENT,
+        {
+            **event,
+            "chain_id": chain_id,
+            "at": now,
+            "data": canonical_json(data),
+            "hash": digest,
+        },
+    )
+    db.execute(_SET_HASH, {"chain_id": chain_id, "new_hash": digest})
+    sender = _sender()
+    event_recorded.send(sender, event=event)
+    after_commit(lambda: _announce(sender, event))
+    return event
+
+
+def _sender() -> Any:
+    """Return what signals are sent by: the MyThing, or else the Flask app."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return app.my_thing if app.my_thing is not None else app
+
+
+def _announce(sender: Any, event: dict[str, Any]) -> None:
+    """Send ``event_committed``; a receiver that fails is logged, nothing more."""
+    try:
+        event_committed.send(sender, event=event)
+    except Exception as error:
+        # The write is kept already: its client must get its answer.
+        logger.error(
+            "a receiver of mything.event_committed failed on event %s (request %s)",
+            event["id"],
+            event["request_id"],
+            exc_info=error,
+            extra={"request_id": event["request_id"]},
+        )
+
+
+# Reading the ledger
+
+#: The columns of an event as the API shows it (see :func:`event_json`).
+EVENT_COLUMNS = (
+    events.c.id,
+    events.c.sequence,
+    events.c.type,
+    events.c.organization,
+    events.c.actor,
+    events.c.at,
+    events.c.request_id,
+    events.c.data,
+)
+
+
+def event_json(row: Row) -> dict[str, Any]:
+    """Return an event as the API shows it, from a row of ``mything_events``."""
+    return {
+        "id": row.id,
+        "sequence": row.sequence,
+        "type": row.type,
+        "organization": row.organization,
+        "actor": row.actor,
+        "at": isoformat(row.at),
+        "request_id": row.request_id,
+        "data": json.loads(row.data),
+    }
+
+
+# Verifying and purging
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What :func:`verify_events` found: how much it checked, and the first break."""
+
+    events: int
+    chains: int
+    #: The first broken chain and sequence, said for people; ``None``: whole.
+    broken: str | None = None
+
+
+_CHAINS = select(event_chains).order_by(event_chains.c.id)
+
+
+def verify_events(*, slug: str | None = None) -> Verification:
+    """Check every chain (or those of the organization ``slug``) from its checkpoint.
+
+    ``slug`` names the organization that has it now, and any deleted or
+    renamed one whose events carried it.
+    """
+    db = get_db()
+    chains = _CHAINS
+    if slug is not None:
+        chains = chains.where(
+            or_(
+                event_chains.c.org_id.in_(
+                    select(organizations.c.id).where(organizations.c.slug == slug)
+                ),
+                event_chains.c.id.in_(
+                    select(events.c.chain_id).where(events.c.organization == slug)
+                ),
+            )
+        )
+    checked = 0
+    heads = db.execute(chains).all()
+    for head in heads:
+        count, problem = _verify_chain(db, head)
+        checked += count
+        if problem is not None:
+            name = _chain_name(db, head)
+            return Verification(checked, len(heads), f"{name}, {problem}")
+    return Verification(checked, len(heads))
+
+
+def _verify_chain(db: Connection, head: Row) -> tuple[int, str | None]:
+    """Return how many events of the chain ``head`` verified, and the first break."""
+    expected, previous = head.purged_sequence + 1, head.purged_hash
+    count = 0
+    statement = (
+        select(*EVENT_COLUMNS, events.c.hash)
+        .where(events.c.chain_id == head.id)
+        .order_by(events.c.sequence)
+    )
+    # Streamed, since a chain may be long; closed, since this may stop early.
+    with closing(db.execution_options(yield_per=1000).execute(statement)) as rows:
+        for row in rows:
+            if row.sequence != expected:
+                return count, f"sequence {expected}: missing"
+            if chain_hash(previous, event_json(row)) != row.hash:
+                return count, f"sequence {expected}: changed"
+            count += 1
+            expected, previous = expected + 1, row.hash
+    if expected - 1 < head.sequence:
+        return count, f"sequence {expected}: missing"
+    if expected - 1 > head.sequence or previous != head.hash:
+        return count, f"sequence {head.sequence}: does not match the chain's end"
+    return count, None
+
+
+def _chain_name(db: Connection, head: Row) -> str:
+    """Name a chain for people: the slug and id of its organization, or its user."""
+    if head.org_id is None:
+        name = db.execute(select(users.c.name).where(users.c.id == head.user_id))
+        return f"user {name.scalar()!r} (id {head.user_id})"
+    last_slug = db.execute(
+        select(events.c.organization)
+        .where(events.c.chain_id == head.id)
+        .order_by(events.c.sequence.desc())
+        .limit(1)
+    ).scalar()
+    return f"organization {last_slug!r} (id {head.org_id})"
+
+
+_LOCK_CHAIN = (
+    select(event_chains.c.id)
+    .where(event_chains.c.id == bindparam("chain_id"))
+    .with_for_update()
+)
+
+
+def purge_events(*, days: int | None = None) -> int:
+    """Remove events older than ``days`` (``EVENTS_RETENTION_DAYS``); return how many.
+
+    Only from the start of each chain: an event newer than the cutoff stops
+    the removal of its chain, so what remains is still a chain. The last
+    one removed is kept as the chain's checkpoint, from which
+    :func:`verify_events` goes on.
+    """
+    db = get_db()
+    cutoff = utcnow() - timedelta(days=days or settings().events_retention_days)
+    old_chains = select(events.c.chain_id).where(events.c.at < cutoff).distinct()
+    removed = 0
+    for chain_id in db.execute(old_chains).scalars().all():
+        # Writers to this chain wait until the purge of it is committed.
+        db.execute(_LOCK_CHAIN, {"chain_id": chain_id})
+        in_chain = events.c.chain_id == chain_id
+        first_kept = db.execute(
+            select(func.min(events.c.sequence)).where(in_chain, events.c.at >= cutoff)
+        ).scalar()
+        last = db.execute(
+            select(events.c.sequence, events.c.hash)
+            .where(
+                in_chain,
+                true() if first_kept is None else events.c.sequence < first_kept,
+            )
+            .order_by(events.c.sequence.desc())
+            .limit(1)
+        ).first()
+        if last is None:
+            continue
+        removed += db.execute(
+            delete(events).where(in_chain, events.c.sequence <= last.sequence)
+        ).rowcount
+        db.execute(
+            update(event_chains)
+            .where(event_chains.c.id == chain_id)
+            .values(purged_sequence=last.sequence, purged_hash=last.hash)
+        )
+    return removed
