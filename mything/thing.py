@@ -5,7 +5,8 @@ and hides it behind a small surface. Hosts use it three ways::
 
     thing = MyThing({"DATABASE_URI": "sqlite:///app.db"})
 
-    # 1. as a WSGI app, alone or mounted under a prefix
+    # 1. as a WSGI app, alone or mounted under a prefix (or in an ASGI
+    #    host: fastapi_app.mount("/api", thing.asgi()))
     app = DispatcherMiddleware(host_app, {"/api": thing})
 
     # 2. from Python, with the same validation and errors as HTTP
@@ -26,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import admin, schemas
+from . import admin, asgi, schemas
 from .app import create_app
 from .blueprints import demo as demo_views
 from .blueprints import events as events_views
@@ -76,6 +77,14 @@ class MyThing:
 
     def __repr__(self) -> str:
         return f"<MyThing {settings_of(self.flask_app).database_uri!r}>"
+
+    def asgi(self, *, workers: int = asgi.WORKERS) -> Any:
+        """Return this thing as an ASGI app, to mount in FastAPI or Starlette.
+
+        Needs ``mything[asgi]``; see :mod:`mything.asgi` for what it adds
+        to a2wsgi, and for ``workers``.
+        """
+        return asgi.asgi_app(self, workers=workers)
 
     def run(self, operation: Callable[[], T], /) -> T:
         """Call ``operation`` in an app context of this thing, in a transaction."""
