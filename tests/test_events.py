@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -493,6 +496,21 @@ def test_a_connection_lost_mid_request_keeps_nothing(thing, client, alice, acme)
     again = client.post("/orgs/acme/notes", json={"title": "y"}, headers=alice.headers)
     assert again.status_code == 201, again.json
     assert verify(thing).broken is None
+
+
+def test_the_signals_example_refuses_a_note_and_indexes_the_others(tmp_path):
+    example = Path(__file__).parent.parent / "examples" / "signals.py"
+    result = subprocess.run(
+        [sys.executable, str(example)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=True,
+    )
+    assert "refused: 422 unhelpful_title" in result.stdout
+    assert "search index: ['Budget']" in result.stdout
+    assert "note.deleted Plan" in result.stdout
 
 
 # Concurrent writers

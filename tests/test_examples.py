@@ -61,6 +61,7 @@ TESTED = {
     "django_host",
     "fastapi_host",
     "python_api",
+    "signals",
     "dev_runner",
     "gunicorn.conf",
 }
