@@ -497,6 +497,22 @@ def test_bad_revisions_are_one_line_and_change_nothing(database_uri, args, expec
     assert current.stdout.strip() == f"{head()} (head)"
 
 
+@pytest.mark.parametrize("revision", ["nosuchrevision", "abc@head"])
+def test_a_bad_revision_on_an_empty_database_leaves_nothing_behind(
+    database_uri, revision
+):
+    result = mything_command("db", "upgrade", revision, database_uri=database_uri)
+
+    assert result.returncode != 0
+    assert revision in error_lines(result)[0]
+    engine = engine_for(database_uri)
+    try:
+        with engine.connect() as connection:
+            assert inspect(connection).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
 def test_a_revision_from_a_newer_release_is_refused_at_first_use(database_uri):
     mything_command("db", "upgrade", database_uri=database_uri)
     engine = engine_for(database_uri)

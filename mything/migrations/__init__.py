@@ -26,7 +26,9 @@ PostgreSQL and SQLite run a migration in one transaction: one that fails (or
 is killed) leaves nothing behind. MySQL commits each DDL statement as it
 goes, so every revision is written to finish what an interrupted run of
 itself left (it creates only what is missing); running ``mything db upgrade``
-again completes it.
+again completes it. A run that fails before its first revision is done (an
+unknown revision, say) drops the version table it created, so MySQL is left
+as it was found too.
 """
 
 from __future__ import annotations
@@ -220,6 +222,7 @@ def _migrate(
     with _serialized(engine, schema) as connection:
         before = read_status(connection, schema=schema)
         _check_known(before)
+        had_version_table = _has_version_table(connection, schema)
         if engine.dialect.name != "sqlite":
             # Reading began a transaction; the migration begins its own.
             # On SQLite that transaction holds the write lock, which is the
@@ -229,12 +232,45 @@ def _migrate(
         try:
             step(_config(connection, schema), revision)
         except CommandError as exc:
+            if not had_version_table:
+                _drop_empty_version_table(connection, schema)
             raise MigrationError(f"cannot migrate to {revision!r}: {exc}") from None
+        except BaseException:
+            if not had_version_table:
+                _drop_empty_version_table(connection, schema)
+            raise
         if connection.in_transaction():
             connection.commit()
         after = read_status(connection, schema=schema)
         connection.rollback()
         return before, after
+
+
+def _has_version_table(connection: Connection, schema: str | None) -> bool:
+    has: bool = inspect(connection).has_table(VERSION_TABLE, schema=schema)
+    if connection.dialect.name != "sqlite":
+        # Inspecting began a transaction: end it, as reading the status did.
+        connection.rollback()
+    return has
+
+
+def _drop_empty_version_table(connection: Connection, schema: str | None) -> None:
+    """Drop the version table a failed run created before recording any revision.
+
+    Alembic creates it first thing; PostgreSQL and SQLite roll that back
+    with the rest, but MySQL commits DDL at once and would keep an empty
+    table, which looks like a database something has started on.
+    """
+    if connection.in_transaction():
+        connection.rollback()
+    if not inspect(connection).has_table(VERSION_TABLE, schema=schema):
+        return
+    version = Table(
+        VERSION_TABLE, MetaData(schema=schema), Column("version_num", String(32))
+    )
+    if connection.execute(select(version.c.version_num)).first() is None:
+        version.drop(connection)
+    connection.commit()
 
 
 @contextlib.contextmanager
