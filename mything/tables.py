@@ -168,7 +168,8 @@ def _created_at() -> Column:
 users = table(
     "users",
     Column("id", Id, primary_key=True),
-    Column("name", String(64), nullable=False, unique=True),
+    # mything's own names are at most 64 characters; a host's, 254.
+    Column("name", String(254), nullable=False, unique=True),
     _created_at(),
     sqlite_autoincrement=True,
 )

@@ -278,6 +278,44 @@ def test_remote_user_names_compare_exactly_case_included(trusting_thing):
     assert mine["organizations"] == ["one"]
 
 
+def test_host_users_are_invited_listed_and_removed_by_their_names(trusting_thing):
+    client = trusting_thing.flask_app.test_client()
+    carol, dave = {"REMOTE_USER": "Carol"}, {"REMOTE_USER": "dave@example.com"}
+    client.post("/orgs", json={"slug": "acme", "name": "Acme"}, environ_base=carol)
+    client.get("/me", environ_base=dave)
+    trusting_thing.create_user("zoe")  # A third user, seen as Zoë by the host below.
+    client.get("/me", environ_base={"REMOTE_USER": "Zoë"})
+
+    # Over HTTP: invited by name, accepted, listed, removed (percent-encoded).
+    invited = client.post(
+        "/orgs/acme/invitations",
+        json={"user": "dave@example.com"},
+        environ_base=carol,
+    )
+    assert invited.status_code == 201
+    accept = f"/me/invitations/{invited.json['id']}/accept"
+    assert client.post(accept, environ_base=dave).status_code == 200
+    # From Python, and from the command line, by the same kind of name.
+    trusting_thing.as_user("Carol").invite_member("acme", "Zoë")
+    [invitation] = trusting_thing.as_user("Zoë").my_invitations()["items"]
+    trusting_thing.as_user("Zoë").accept_invitation(invitation["id"])
+    cli = trusting_thing.flask_app.test_cli_runner()
+    assert cli.invoke(args=["add-member", "acme", "zoe"]).exit_code == 0
+
+    listed = client.get("/orgs/acme/members", environ_base=carol).json["items"]
+    assert {member["user"] for member in listed} == {
+        "Carol",
+        "dave@example.com",
+        "Zoë",
+        "zoe",
+    }
+    removed = client.delete("/orgs/acme/members/dave%40example.com", environ_base=carol)
+    assert removed.status_code == 204
+    trusting_thing.as_user("Carol").remove_member("acme", "Zoë")
+    members = trusting_thing.as_user("Carol").members("acme")["items"]
+    assert [member["user"] for member in members] == ["Carol", "zoe"]
+
+
 @pytest.mark.parametrize("name", NOT_NAMES.values(), ids=NOT_NAMES.keys())
 def test_an_invalid_remote_user_is_unauthorized(trusting_thing, trusting_client, name):
     trusting_thing.create_user("alice")
