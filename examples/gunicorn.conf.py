@@ -17,8 +17,11 @@ import os
 # What to serve, so that the command line needs no app argument.
 wsgi_app = "mything:MyThing()"
 
-# Listen on loopback, behind a reverse proxy or load balancer on the same
-# host. In a container, listen on every interface instead: "0.0.0.0:8000".
+# Listen on loopback, behind a buffering reverse proxy on the same host
+# (examples/nginx.conf): a sync worker serves one request at a time, so a
+# few clients sending slowly would hold every worker if they reached it
+# directly. In a container, listen on every interface instead
+# ("0.0.0.0:8000"), with the proxy in front of the container.
 bind = "127.0.0.1:8000"
 
 # A sync worker serves one request at a time, and a mything request spends
