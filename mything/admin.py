@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from .errors import NotFound
-from .operations import audit, events, tokens, users
-from .schemas import ADMIN_TOKEN, EVENTS_QUERY, NEW_USER
+from .operations import audit, events, organizations, tokens, users
+from .schemas import ADMIN_TOKEN, EVENTS_QUERY, NEW_MEMBER, NEW_USER
 from .validation import validate, validate_arguments
 
 
@@ -55,6 +55,16 @@ def list_tokens(user: str) -> list[dict[str, Any]]:
         cursor = page["next_cursor"]
         if cursor is None:
             return found
+
+
+def add_member(slug: str, user: str, *, role: str | None = None) -> dict[str, str]:
+    """Make ``user`` a member of the organization ``slug`` at once, without consent.
+
+    ``role`` is ``"member"`` (the default) or ``"owner"``. An unknown
+    organization or user is a 404; a member already, a 409.
+    """
+    clean = validate_arguments(NEW_MEMBER, user=user, role=role)
+    return organizations.add_member_unasked(slug, clean["user"], role=clean["role"])
 
 
 def revoke_token(token_id: int) -> None:

@@ -10,10 +10,12 @@ run as ``mything ...`` (:mod:`mything.__main__`) or ``flask --app mything
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import DBAPIError
 
@@ -147,6 +149,23 @@ def list_tokens_command(name: str) -> None:
 def _minute(moment: str | None) -> str:
     """Shorten an ISO 8601 UTC timestamp to the minute, for a table."""
     return "never" if moment is None else moment[:16].replace("T", " ")
+
+
+@click.command("add-member")
+@click.argument("slug")
+@click.argument("user")
+@click.option(
+    "--role",
+    type=click.Choice(["member", "owner"]),
+    default="member",
+    show_default=True,
+    help="The role USER gets.",
+)
+@with_appcontext
+def add_member_command(slug: str, user: str, role: str) -> None:
+    """Make USER a member of the organization SLUG at once, without an invitation."""
+    _run(lambda: admin.add_member(slug, user, role=role))
+    click.echo(f"Added {user} to {slug} as {role}.")
 
 
 @click.command("revoke-token")

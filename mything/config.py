@@ -148,30 +148,6 @@ def cors_origins(value: str | list[str]) -> list[str]:
     return origins
 
 
-#: The ``X-Forwarded-*`` headers that ``TRUSTED_PROXY_HEADERS`` may name.
-PROXY_HEADERS = ("for", "proto", "host", "prefix")
-
-
-def proxy_headers(value: str | list[str]) -> list[str]:
-    """Check ``TRUSTED_PROXY_HEADERS``: which ``X-Forwarded-*`` headers to trust.
-
-    A string is a comma-separated list (the form environment variables give).
-    """
-    entries = value.split(",") if isinstance(value, str) else value
-    if not isinstance(entries, list | tuple) or not all(
-        isinstance(entry, str) for entry in entries
-    ):
-        raise Invalid("expected a list of header names, or a comma-separated string")
-    names = [entry.strip().lower() for entry in entries if entry.strip()]
-    for name in names:
-        if name not in PROXY_HEADERS:
-            raise Invalid(
-                f"{name!r} is not one of {', '.join(PROXY_HEADERS)} "
-                "(the X-Forwarded-* headers a proxy may set)"
-            )
-    return names
-
-
 #: A host name as Werkzeug reads one in a ``Host`` header, or a suffix of one.
 _HOST_NAME = re.compile(r"\.?[a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\]", re.IGNORECASE)
 
@@ -207,6 +183,30 @@ def text_line(value: str) -> str:
     if len(value) > 100 or not value.isprintable():
         raise Invalid("expected one line of printable text, at most 100 characters")
     return value
+
+
+#: The ``X-Forwarded-*`` headers that ``TRUSTED_PROXY_HEADERS`` may name.
+PROXY_HEADERS = ("for", "proto", "host", "prefix")
+
+
+def proxy_headers(value: str | list[str]) -> list[str]:
+    """Check ``TRUSTED_PROXY_HEADERS``: which ``X-Forwarded-*`` headers to trust.
+
+    A string is a comma-separated list (the form environment variables give).
+    """
+    entries = value.split(",") if isinstance(value, str) else value
+    if not isinstance(entries, list | tuple) or not all(
+        isinstance(entry, str) for entry in entries
+    ):
+        raise Invalid("expected a list of header names, or a comma-separated string")
+    names = [entry.strip().lower() for entry in entries if entry.strip()]
+    for name in names:
+        if name not in PROXY_HEADERS:
+            raise Invalid(
+                f"{name!r} is not one of {', '.join(PROXY_HEADERS)} "
+                "(the X-Forwarded-* headers a proxy may set)"
+            )
+    return names
 
 
 def _is_origin(text: str) -> bool:
@@ -412,6 +412,16 @@ class Settings:
         "organizations one user may belong to, created or joined; one more is "
         "a 409 `quota_exceeded`",
         check=_positive,
+    )
+    invitation_days: int = setting(
+        7,
+        "how long an invitation to an organization waits for an answer (1 to 365)",
+        check=Range(min=1, max=365, msg="must be 1 to 365 days"),
+    )
+    direct_membership: bool = setting(
+        False,
+        "`POST /orgs/<slug>/members` adds the member at once (201) instead of "
+        "inviting them (202): for hosts whose administrators manage membership",
     )
     events_retention_days: int = setting(
         180,

@@ -21,7 +21,7 @@ so every decorator of one view fills in the same :class:`Endpoint`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,6 +44,9 @@ class Endpoint:
     response_status: int = 200
     #: Headers a success carries besides the usual ones (``ETag``).
     response_headers: tuple[str, ...] = ()
+    #: Other successes the view may answer with instead, by status: when a
+    #: setting changes what it does (:func:`returns`'s ``also``).
+    other_responses: dict[int, Any] = field(default_factory=dict)
     #: True for probes and documentation (:func:`public`): no credentials
     #: are looked at and no limit is charged.
     public: bool = False
@@ -67,18 +70,24 @@ def endpoint_of(view: Callable[..., Any]) -> Endpoint:
 
 
 def returns(
-    schema: Any, status: int = 200, *, headers: Sequence[str] = ()
+    schema: Any,
+    status: int = 200,
+    *,
+    headers: Sequence[str] = (),
+    also: dict[int, Any] | None = None,
 ) -> Callable[[F], F]:
     """Declare what a view answers on success, for the OpenAPI document.
 
     ``headers`` names response headers described in the document's
-    components (``"ETag"``), beyond those every answer carries.
+    components (``"ETag"``), beyond those every answer carries. ``also``
+    maps each other success status the view may answer with to its schema.
     """
 
     def decorator(view: F) -> F:
         endpoint = endpoint_of(view)
         endpoint.response_schema, endpoint.response_status = schema, status
         endpoint.response_headers = tuple(headers)
+        endpoint.other_responses = dict(also or {})
         return view
 
     return decorator

@@ -224,25 +224,12 @@ _CONDITION_DESCRIPTIONS = {
 
 
 def _responses(endpoint: Endpoint, *, limited: bool) -> dict[str, Any]:
-    status = endpoint.response_status
-    schema = endpoint.response_schema
-    headers: dict[str, Any] = {
-        "X-Request-ID": {"$ref": "#/components/headers/RequestId"}
+    successes = {endpoint.response_status: endpoint.response_schema}
+    successes.update(endpoint.other_responses)
+    responses: dict[str, Any] = {
+        str(status): _success(endpoint, status, schema, limited=limited)
+        for status, schema in sorted(successes.items())
     }
-    for name in endpoint.response_headers:
-        headers[name] = {"$ref": f"#/components/headers/{name.replace('-', '')}"}
-    if limited:
-        headers.update(_RATE_LIMIT_HEADERS)
-    success: dict[str, Any] = {"description": _DESCRIPTIONS.get(status, "OK")}
-    if schema is not None:
-        body = json_schema(schema)
-        success["content"] = {"application/json": {"schema": body}}
-        if "next_cursor" in body.get("properties", {}):
-            headers["Link"] = {"$ref": "#/components/headers/Link"}
-    if status == 201:
-        headers["Location"] = {"$ref": "#/components/headers/Location"}
-    success["headers"] = headers
-    responses: dict[str, Any] = {str(status): success}
     kind = endpoint.preconditions
     if kind == "read":
         responses["304"] = {"$ref": "#/components/responses/NotModified"}
@@ -256,7 +243,29 @@ def _responses(endpoint: Endpoint, *, limited: bool) -> dict[str, Any]:
     return responses
 
 
-_DESCRIPTIONS = {200: "OK", 201: "Created", 204: "No Content"}
+def _success(
+    endpoint: Endpoint, status: int, schema: Any, *, limited: bool
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {
+        "X-Request-ID": {"$ref": "#/components/headers/RequestId"}
+    }
+    for name in endpoint.response_headers:
+        headers[name] = {"$ref": f"#/components/headers/{name.replace('-', '')}"}
+    if limited:
+        headers.update(_RATE_LIMIT_HEADERS)
+    success: dict[str, Any] = {"description": _DESCRIPTIONS.get(status, "OK")}
+    if schema is not None:
+        body = json_schema(schema)
+        success["content"] = {"application/json": {"schema": body}}
+        if "next_cursor" in body.get("properties", {}):
+            headers["Link"] = {"$ref": "#/components/headers/Link"}
+    if status in (201, 202):
+        headers["Location"] = {"$ref": "#/components/headers/Location"}
+    success["headers"] = headers
+    return success
+
+
+_DESCRIPTIONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content"}
 
 _RATE_LIMIT_HEADERS = {
     name: {"$ref": f"#/components/headers/{name.replace('-', '')}"}

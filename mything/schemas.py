@@ -23,10 +23,13 @@ from voluptuous import (
 
 from .pagination import CURSOR_ALPHABET, MAX_CURSOR_LENGTH
 from .validators import (
+    boolean,
+    distinct_list,
     identifier,
     integer,
     matching,
     moment,
+    one_of,
     page_limit,
     query_integer,
     text,
@@ -93,6 +96,14 @@ NEW_MEMBER = Schema(
     {Required("user"): HOST_USER_NAME, Optional("role", default="member"): ROLE},
     extra=REMOVE_EXTRA,
 )
+# An invitation names whom to invite and as what, as adding a member does.
+NEW_INVITATION = NEW_MEMBER
+# Changes to an organization or a membership name only what may change, and
+# refuse the rest: a body that tries to change a slug must not get a 200.
+ORGANIZATION_CHANGES = Schema(
+    {Required("name"): ORGANIZATION_NAME}, extra=PREVENT_EXTRA
+)
+MEMBER_CHANGES = Schema({Required("role"): ROLE}, extra=PREVENT_EXTRA)
 NEW_NOTE = Schema(
     {
         Required("title"): TITLE,
@@ -190,6 +201,18 @@ ORGANIZATION = Schema(
     }
 )
 MEMBER = Schema({Required("user"): str, Required("role"): ROLE})
+INVITATION = Schema(
+    {
+        Required("id"): int,
+        Required("organization"): str,
+        Required("organization_name"): str,
+        Required("user"): str,
+        Required("role"): ROLE,
+        Required("invited_by"): str,
+        Required("created_at"): TIMESTAMP,
+        Required("expires_at"): TIMESTAMP,
+    }
+)
 NOTE = Schema(
     {
         Required("id"): int,

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ColumnElement,
     DateTime,
@@ -249,6 +250,31 @@ note_tags = table(
     Column("tag", String(50), primary_key=True),
     Column("position", Integer, nullable=False),
     Index(None, "tag", "note_id"),
+)
+
+# An invitation is pending while its row exists: accepting, declining or
+# cancelling it deletes the row. One that expired stays until a new
+# invitation of the same user to the same organization replaces it.
+invitations = table(
+    "invitations",
+    Column("id", Id, primary_key=True),
+    Column(
+        "org_id",
+        Id,
+        ForeignKey(organizations.c.id, ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("user_id", Id, ForeignKey(users.c.id, ondelete="CASCADE"), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column(
+        "invited_by", Id, ForeignKey(users.c.id, ondelete="CASCADE"), nullable=False
+    ),
+    _created_at(),
+    Column("expires_at", Timestamp(), nullable=False),
+    # An organization's invitations, and a user's, are listed newest first.
+    Index(None, "org_id", "id"),
+    Index(None, "user_id", "id"),
+    sqlite_autoincrement=True,
 )
 
 idempotency_keys = table(

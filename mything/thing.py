@@ -31,6 +31,7 @@ from . import admin, asgi, schemas
 from .app import create_app
 from .blueprints import demo as demo_views
 from .blueprints import events as events_views
+from .blueprints import invitations as invitations_views
 from .blueprints import me as me_views
 from .blueprints import members as members_views
 from .blueprints import notes as notes_views
@@ -276,22 +277,136 @@ class UserApi:
         """Every member of the organization ``slug``, page after page."""
         return every_item(self.members, slug)
 
+    def update_organization(self, slug: str, *, name: str) -> dict[str, Any]:
+        """Like ``PATCH /orgs/<slug>``: rename it; owners only."""
+        return self._call(
+            organizations.update_organization,
+            slug,
+            like=orgs_views.update_organization,
+            name=name,
+        )
+
+    def delete_organization(self, slug: str) -> None:
+        """Like ``DELETE /orgs/<slug>``: it goes with everything in it; owners only."""
+        self._call(
+            organizations.delete_organization,
+            slug,
+            like=orgs_views.delete_organization,
+        )
+
     def add_member(
         self, slug: str, user: str, *, role: str | None = None
-    ) -> dict[str, str]:
-        """Like ``POST /orgs/<slug>/members``; owners only."""
+    ) -> dict[str, Any]:
+        """Like ``POST /orgs/<slug>/members``; owners only.
 
-        def operation(caller: users.User, user: str, role: str) -> dict[str, str]:
-            return organizations.add_member(caller, slug, user, role=role)
+        Returns the invitation it sends, or, with ``DIRECT_MEMBERSHIP`` on,
+        the new membership.
+        """
+        direct = settings_of(self.thing.flask_app).direct_membership
+        add = organizations.add_member if direct else invitations.invite
+
+        def operation(caller: users.User, user: str, role: str) -> dict[str, Any]:
+            return add(caller, slug, user, role=role)
 
         return self._call(
             operation, like=members_views.add_member, user=user, role=role
         )
 
+    def update_member(self, slug: str, user: str, *, role: str) -> dict[str, str]:
+        """Like ``PATCH /orgs/<slug>/members/<user>``: change a role; owners only."""
+        return self._call(
+            organizations.update_member,
+            slug,
+            user,
+            like=members_views.update_member,
+            role=role,
+        )
+
     def remove_member(self, slug: str, user: str) -> None:
-        """Like ``DELETE /orgs/<slug>/members/<user>``; owners only."""
+        """Like ``DELETE /orgs/<slug>/members/<user>``: owners, or oneself."""
         self._call(
             organizations.remove_member, slug, user, like=members_views.remove_member
+        )
+
+    def leave_organization(self, slug: str) -> None:
+        """Like ``DELETE /orgs/<slug>/members/<own name>``: stop being a member."""
+        self.remove_member(slug, self.name)
+
+    def invite_member(
+        self, slug: str, user: str, *, role: str | None = None
+    ) -> dict[str, Any]:
+        """Like ``POST /orgs/<slug>/invitations``; owners only."""
+
+        def operation(caller: users.User, user: str, role: str) -> dict[str, Any]:
+            return invitations.invite(caller, slug, user, role=role)
+
+        return self._call(
+            operation, like=invitations_views.invite, user=user, role=role
+        )
+
+    def invitations(
+        self, slug: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """Like ``GET /orgs/<slug>/invitations``: pending ones, newest first."""
+        return self._call(
+            invitations.list_invitations,
+            slug,
+            like=invitations_views.list_invitations,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    def iter_invitations(self, slug: str) -> Iterator[dict[str, Any]]:
+        """Every pending invitation of the organization ``slug``, newest first."""
+        return every_item(self.invitations, slug)
+
+    def invitation(self, slug: str, invitation_id: int) -> dict[str, Any]:
+        """Like ``GET /orgs/<slug>/invitations/<id>``; owners only."""
+        return self._call(
+            invitations.get_invitation,
+            slug,
+            _id(invitation_id, missing=INVITATION_NOT_FOUND),
+            like=invitations_views.get_invitation,
+        )
+
+    def cancel_invitation(self, slug: str, invitation_id: int) -> None:
+        """Like ``DELETE /orgs/<slug>/invitations/<id>``; owners only."""
+        self._call(
+            invitations.cancel_invitation,
+            slug,
+            _id(invitation_id, missing=INVITATION_NOT_FOUND),
+            like=invitations_views.cancel_invitation,
+        )
+
+    def my_invitations(
+        self, *, limit: int | None = None, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """Like ``GET /me/invitations``: the user's pending ones, newest first."""
+        return self._call(
+            invitations.list_my_invitations,
+            like=invitations_views.list_my_invitations,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    def iter_my_invitations(self) -> Iterator[dict[str, Any]]:
+        """Every pending invitation of the user, newest first."""
+        return every_item(self.my_invitations)
+
+    def accept_invitation(self, invitation_id: int) -> dict[str, Any]:
+        """Like ``POST /me/invitations/<id>/accept``: the organization joined."""
+        return self._call(
+            invitations.accept_invitation,
+            _id(invitation_id, missing=INVITATION_NOT_FOUND),
+            like=invitations_views.accept_invitation,
+        )
+
+    def decline_invitation(self, invitation_id: int) -> None:
+        """Like ``DELETE /me/invitations/<id>``."""
+        self._call(
+            invitations.decline_invitation,
+            _id(invitation_id, missing=INVITATION_NOT_FOUND),
+            like=invitations_views.decline_invitation,
         )
 
     def notes(
@@ -404,6 +519,17 @@ class UserApi:
             actor=actor,
             since=since,
         )
+
+    def iter_events(
+        self,
+        slug: str,
+        *,
+        type: str | None = None,
+        actor: str | None = None,
+        since: datetime | str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every event of the organization ``slug``'s audit log, newest first."""
+        return every_item(self.events, slug, type=type, actor=actor, since=since)
 
     def my_events(
         self,

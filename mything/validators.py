@@ -194,6 +194,64 @@ def unique_list(item: Validator, *, max_items: int) -> Validator:
     return Validator(check, {"type": "array", "maxItems": max_items}, items=item)
 
 
+def distinct_list(item: Validator, *, min_items: int, max_items: int) -> Validator:
+    """Return a validator for a list of ``min_items``..``max_items`` distinct items.
+
+    Unlike :func:`unique_list`, a repeated item is refused, with its index:
+    for a list whose every entry means something to its sender.
+    """
+
+    def check(value: object) -> list[Any]:
+        if not isinstance(value, list):
+            raise Invalid("expected a list")
+        if not min_items <= len(value) <= max_items:
+            raise Invalid(f"must have {min_items} to {max_items} items")
+        errors = []
+        seen: set[Any] = set()
+        for index, element in enumerate(value):
+            try:
+                clean = item(element)
+            except Invalid as exc:
+                errors.append(Invalid(exc.msg, path=[index, *exc.path]))
+                continue
+            if clean in seen:
+                errors.append(Invalid("is listed twice", path=[index]))
+            seen.add(clean)
+        if errors:
+            raise MultipleInvalid(errors)
+        return list(value)
+
+    schema = {
+        "type": "array",
+        "minItems": min_items,
+        "maxItems": max_items,
+        "uniqueItems": True,
+    }
+    return Validator(check, schema, items=item)
+
+
+def one_of(values: tuple[str, ...], *, message: str) -> Validator:
+    """Return a validator for one of the strings ``values``; else ``message``."""
+    allowed = frozenset(values)
+
+    def check(value: object) -> str:
+        if not isinstance(value, str) or value not in allowed:
+            raise Invalid(message)
+        return value
+
+    return Validator(check, {"type": "string", "enum": list(values)})
+
+
+def _boolean(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid("expected true or false")
+    return value
+
+
+#: ``true`` or ``false``, and nothing that merely looks like one (``1``, ``"no"``).
+boolean = Validator(_boolean, {"type": "boolean"})
+
+
 def _moment(value: object) -> datetime:
     if isinstance(value, str):
         try:

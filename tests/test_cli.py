@@ -231,3 +231,44 @@ def test_listing_the_tokens_of_nobody_fails(run):
     result = run(MYTHING, "list-tokens", "nobody")
     assert result.returncode == 1
     assert "nobody" in result.stderr
+
+
+def test_add_member_makes_a_member_at_once(run, thing_on_the_same_database):
+    thing = thing_on_the_same_database
+    thing.create_user("alice")
+    thing.create_user("bob")
+    thing.as_user("alice").create_organization("acme", name="Acme")
+
+    result = run(MYTHING, "add-member", "acme", "bob", "--role", "owner")
+
+    assert result.returncode == 0, result.stderr
+    assert "bob" in result.stdout
+    assert thing.as_user("bob").organization("acme")["role"] == "owner"
+    assert thing.as_user("bob").my_invitations()["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("command", "named"),
+    [
+        (["add-member", "nope", "bob"], "Organization"),
+        (["add-member", "acme", "nobody"], "nobody"),
+        (["add-member", "acme", "alice"], "alice"),
+        (["add-member", "acme", "bob", "--role", "admin"], "admin"),
+    ],
+    ids=["unknown organization", "unknown user", "already a member", "bad role"],
+)
+def test_a_refused_add_member_changes_nothing(
+    run, thing_on_the_same_database, command, named
+):
+    thing = thing_on_the_same_database
+    thing.create_user("alice")
+    thing.create_user("bob")
+    thing.as_user("alice").create_organization("acme", name="Acme")
+
+    result = run(MYTHING, *command)
+
+    assert result.returncode != 0
+    assert named in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    members = thing.as_user("alice").members("acme")["items"]
+    assert members == [{"user": "alice", "role": "owner"}]

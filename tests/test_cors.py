@@ -46,7 +46,7 @@ def world(make_thing):
     alice, bob = make_caller(thing, "alice"), make_caller(thing, "bob")
     api = thing.as_user("alice")
     api.create_organization("acme", name="Acme")
-    api.add_member("acme", "bob")
+    thing.add_member("acme", "bob")
     note = api.create_note("acme", title="Plan")
     return thing, alice, bob, note
 

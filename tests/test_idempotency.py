@@ -63,7 +63,7 @@ def test_the_same_key_on_another_path_is_a_422(client, alice, acme):
 
 
 def test_keys_belong_to_one_user(thing, client, alice, bob, acme):
-    client.post("/orgs/acme/members", json={"user": "bob"}, headers=alice.headers)
+    thing.add_member("acme", "bob")
     create(client, alice, "shared", title="alice's")
     response = create(client, bob, "shared", title="alice's")
     assert response.status_code == 201

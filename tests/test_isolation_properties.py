@@ -1,12 +1,16 @@
 """Tenant isolation as a property: random organizations, members and notes.
 
-A Hypothesis state machine creates users, organizations, memberships (owner
-or member) and notes over HTTP, in any order, and keeps a model of who
-belongs where. Every request it makes is checked against the model:
+A Hypothesis state machine creates users, organizations, invitations,
+memberships (owner or member) and notes over HTTP, in any order, changes
+roles, and deletes organizations, and keeps a model of who belongs where.
+Every request it makes is checked against the model:
 
 - a user reads and changes exactly the objects of the organizations it
   belongs to: lists show exactly those, and writes elsewhere change nothing;
-- members cannot manage members (403), owners can, and the last owner stays;
+- nobody becomes a member without accepting an invitation, and nobody
+  answers another user's invitation;
+- members cannot manage members (403) but may leave, owners can, and the
+  last owner stays;
 - for someone outside an organization, every endpoint answers exactly as for
   an organization that does not exist: the same status and the same body,
   request id aside;
@@ -40,7 +44,7 @@ from sqlalchemy import select
 
 from mything import MyThing
 from mything.db import get_database
-from mything.tables import memberships, notes, organizations, users
+from mything.tables import invitations, memberships, notes, organizations, users
 
 pytestmark = pytest.mark.databases(*ALL_DATABASES)
 
@@ -83,6 +87,8 @@ class Isolation(RuleBasedStateMachine):
         self.tokens: dict[str, str] = {}
         #: slug -> {user name: role}
         self.members: dict[str, dict[str, str]] = {}
+        #: (slug, user name) -> (id, role), for pending invitations
+        self.invitations: dict[tuple[str, str], tuple[int, str]] = {}
         #: note id -> (slug, title, tags), for notes not deleted
         self.live_notes: dict[int, tuple[str, str, list[str]]] = {}
         self.ghost = self.fresh("ghost")
@@ -95,7 +101,10 @@ class Isolation(RuleBasedStateMachine):
         return self.client.open(path, method=method, json=body, headers=headers)
 
     def role(self, actor: str, slug: str) -> str | None:
-        return self.members[slug].get(actor)
+        return self.members.get(slug, {}).get(actor)
+
+    def owners(self, slug: str) -> list[str]:
+        return [name for name, role in self.members[slug].items() if role == "owner"]
 
     def expect_hidden(
         self, actor: str, method: str, path: str, slug: str, body=None
@@ -166,11 +175,59 @@ class Isolation(RuleBasedStateMachine):
         response = self.request(actor, "POST", path, body)
         if self.role(actor, slug) != "owner":
             assert response.status_code == 403
-        elif user in self.members[slug]:
+        elif user in self.members[slug] or (slug, user) in self.invitations:
             assert response.status_code == 409
         else:
-            assert response.status_code == 201
-            assert response.get_json() == body
+            assert response.status_code == 202
+            invitation = response.get_json()
+            assert (invitation["user"], invitation["role"]) == (user, role)
+            self.invitations[slug, user] = (invitation["id"], role)
+
+    @rule(actor=people, slug=slugs, accept=st.booleans())
+    def answer_invitation(self, actor: str, slug: str, accept: bool) -> None:
+        mine = self.invitations.pop((slug, actor), None)
+        if mine is None:
+            # Nobody answers an invitation of someone else's.
+            for (_, user), (invitation_id, _) in self.invitations.items():
+                if user != actor:
+                    path = f"/me/invitations/{invitation_id}"
+                    declined = self.request(actor, "DELETE", path)
+                    accepted = self.request(actor, "POST", f"{path}/accept")
+                    assert declined.status_code == accepted.status_code == 404
+            return
+        invitation_id, role = mine
+        if accept:
+            path = f"/me/invitations/{invitation_id}/accept"
+            response = self.request(actor, "POST", path)
+            assert response.status_code == 200
+            assert response.get_json()["role"] == role
+            self.members[slug][actor] = role
+        else:
+            response = self.request(actor, "DELETE", f"/me/invitations/{invitation_id}")
+            assert response.status_code == 204
+
+    @rule(
+        actor=people,
+        slug=slugs,
+        user=people,
+        role=st.sampled_from(["owner", "member"]),
+    )
+    def change_role(self, actor: str, slug: str, user: str, role: str) -> None:
+        body = {"role": role}
+        if self.role(actor, slug) is None:
+            path = f"/orgs/{{slug}}/members/{user}"
+            self.expect_hidden(actor, "PATCH", path, slug, body)
+            return
+        response = self.request(actor, "PATCH", f"/orgs/{slug}/members/{user}", body)
+        if self.role(actor, slug) != "owner":
+            assert response.status_code == 403
+        elif user not in self.members[slug]:
+            assert response.status_code == 404
+        elif role == "member" and self.owners(slug) == [user]:
+            assert response.status_code == 409
+        else:
+            assert response.status_code == 200
+            assert response.get_json() == {"user": user, "role": role}
             self.members[slug][user] = role
 
     @rule(actor=people, slug=slugs, user=people)
@@ -180,16 +237,32 @@ class Isolation(RuleBasedStateMachine):
             self.expect_hidden(actor, "DELETE", path, slug)
             return
         response = self.request(actor, "DELETE", f"/orgs/{slug}/members/{user}")
-        owners = [name for name, role in self.members[slug].items() if role == "owner"]
-        if self.role(actor, slug) != "owner":
+        if self.role(actor, slug) != "owner" and user != actor:
             assert response.status_code == 403
         elif user not in self.members[slug]:
             assert response.status_code == 404
-        elif owners == [user]:
+        elif self.owners(slug) == [user]:
             assert response.status_code == 409
         else:
             assert response.status_code == 204
             del self.members[slug][user]
+
+    @rule(actor=people, slug=slugs)
+    def delete_organization(self, actor: str, slug: str) -> None:
+        if self.role(actor, slug) is None:
+            self.expect_hidden(actor, "DELETE", "/orgs/{slug}", slug)
+            return
+        response = self.request(actor, "DELETE", f"/orgs/{slug}")
+        if self.role(actor, slug) != "owner":
+            assert response.status_code == 403
+            return
+        assert response.status_code == 204
+        del self.members[slug]
+        for note_id, (in_slug, _, _) in list(self.live_notes.items()):
+            if in_slug == slug:
+                del self.live_notes[note_id]
+        for key in [key for key in self.invitations if key[0] == slug]:
+            del self.invitations[key]
 
     # Notes ---------------------------------------------------------------------
 
@@ -323,6 +396,14 @@ class Isolation(RuleBasedStateMachine):
                 actor, "POST", "/orgs/{slug}/members", slug, {"user": user}
             )
             self.expect_hidden(actor, "DELETE", f"/orgs/{{slug}}/members/{user}", slug)
+            member = f"/orgs/{{slug}}/members/{user}"
+            self.expect_hidden(actor, "PATCH", member, slug, {"role": "owner"})
+            self.expect_hidden(actor, "PATCH", "/orgs/{slug}", slug, {"name": "x"})
+            self.expect_hidden(actor, "DELETE", "/orgs/{slug}", slug)
+            self.expect_hidden(actor, "GET", "/orgs/{slug}/invitations", slug)
+            self.expect_hidden(
+                actor, "POST", "/orgs/{slug}/invitations", slug, {"user": user}
+            )
             self.expect_hidden(actor, "GET", "/orgs/{slug}/notes", slug)
             self.expect_hidden(
                 actor, "POST", "/orgs/{slug}/notes", slug, {"title": "x"}
@@ -344,14 +425,18 @@ class Isolation(RuleBasedStateMachine):
                 added = self.request(
                     actor, "POST", f"/orgs/{slug}/members", {"user": user}
                 )
-                removed = self.request(actor, "DELETE", f"/orgs/{slug}/members/{user}")
-                assert added.status_code == removed.status_code == 403
+                assert added.status_code == 403
+                if user != actor:
+                    path = f"/orgs/{slug}/members/{user}"
+                    removed = self.request(actor, "DELETE", path)
+                    assert removed.status_code == 403
 
     # The database itself -------------------------------------------------------
 
     @invariant()
     def the_database_holds_exactly_the_model(self) -> None:
         stored_members: dict[str, dict[str, str]] = {}
+        stored_invitations: dict[tuple[str, str], tuple[int, str]] = {}
         stored_notes: dict[int, tuple[str, str]] = {}
         ours = organizations.c.slug.startswith(self.prefix, autoescape=True)
         with get_database(self.thing.flask_app).engine.connect() as connection:
@@ -362,6 +447,18 @@ class Isolation(RuleBasedStateMachine):
                 .where(ours)
             ):
                 stored_members.setdefault(slug, {})[name] = role
+            for invitation_id, slug, name, role in connection.execute(
+                select(
+                    invitations.c.id,
+                    organizations.c.slug,
+                    users.c.name,
+                    invitations.c.role,
+                )
+                .join(organizations, organizations.c.id == invitations.c.org_id)
+                .join(users, users.c.id == invitations.c.user_id)
+                .where(ours)
+            ):
+                stored_invitations[slug, name] = (invitation_id, role)
             for note_id, slug, title in connection.execute(
                 select(notes.c.id, organizations.c.slug, notes.c.title)
                 .join(organizations, organizations.c.id == notes.c.org_id)
@@ -369,6 +466,7 @@ class Isolation(RuleBasedStateMachine):
             ):
                 stored_notes[note_id] = (slug, title)
         assert stored_members == self.members
+        assert stored_invitations == self.invitations
         assert stored_notes == {
             note_id: (slug, title)
             for note_id, (slug, title, _) in self.live_notes.items()

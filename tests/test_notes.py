@@ -74,8 +74,8 @@ def test_repeated_tags_are_kept_once_in_their_first_place(client, alice):
     assert note["tags"] == ["x", "y", "z"]
 
 
-def test_the_author_is_the_member_who_wrote_the_note(client, alice, bob):
-    client.post("/orgs/acme/members", json={"user": "bob"}, headers=alice.headers)
+def test_the_author_is_the_member_who_wrote_the_note(client, thing, alice, bob):
+    thing.add_member("acme", "bob")
 
     note = create_note(client, bob, title="Plan")
 

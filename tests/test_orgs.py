@@ -126,9 +126,9 @@ def test_an_organization_is_shown_to_its_members(client, alice):
     assert response.get_json() == created
 
 
-def test_an_organization_shows_the_role_of_the_caller(client, alice, bob):
+def test_an_organization_shows_the_role_of_the_caller(client, thing, alice, bob):
     create_organization(client, alice, "acme")
-    client.post("/orgs/acme/members", json={"user": "bob"}, headers=alice.headers)
+    thing.add_member("acme", "bob")
 
     response = client.get("/orgs/acme", headers=bob.headers)
 
@@ -142,11 +142,13 @@ def test_an_unknown_organization_is_not_found(client, alice):
     assert response.get_json()["code"] == "not_found"
 
 
-def test_organizations_are_listed_by_slug_with_the_callers_role(client, alice, bob):
+def test_organizations_are_listed_by_slug_with_the_callers_role(
+    client, thing, alice, bob
+):
     for slug in ["initech", "acme", "hooli"]:
         create_organization(client, alice, slug)
     create_organization(client, bob, "globex")
-    client.post("/orgs/globex/members", json={"user": "alice"}, headers=bob.headers)
+    thing.add_member("globex", "alice")
 
     response = client.get("/orgs", headers=alice.headers)
 
@@ -177,10 +179,10 @@ def test_a_new_user_has_no_organizations(client, alice):
     assert me == {"name": "alice", "organizations": []}
 
 
-def test_me_names_the_caller_and_its_organizations(client, alice, bob):
+def test_me_names_the_caller_and_its_organizations(client, thing, alice, bob):
     create_organization(client, alice, "initech")
     create_organization(client, bob, "globex")
-    client.post("/orgs/globex/members", json={"user": "alice"}, headers=bob.headers)
+    thing.add_member("globex", "alice")
 
     response = client.get("/me", headers=alice.headers)
 
@@ -189,3 +191,94 @@ def test_me_names_the_caller_and_its_organizations(client, alice, bob):
         "name": "alice",
         "organizations": ["globex", "initech"],
     }
+
+
+# Renaming and deleting -----------------------------------------------------
+
+
+def test_an_owner_renames_an_organization_and_its_slug_stays(client, alice):
+    created = create_organization(client, alice, "acme").get_json()
+
+    response = client.patch(
+        "/orgs/acme", json={"name": "Acme & Sons"}, headers=alice.headers
+    )
+
+    assert response.status_code == 200
+    assert response.get_json() == {**created, "name": "Acme & Sons"}
+    assert client.get("/orgs/acme", headers=alice.headers).get_json()["name"] == (
+        "Acme & Sons"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "paths"),
+    [
+        ({"name": ""}, ["name"]),
+        ({"name": "x" * 201}, ["name"]),
+        ({"slug": "other", "name": "Other"}, ["slug"]),
+        ({"slug": "other"}, ["name", "slug"]),
+        ({}, ["name"]),
+    ],
+)
+def test_an_invalid_rename_is_refused(app, client, alice, body, paths):
+    create_organization(client, alice, "acme")
+    before = stored_rows(app)
+
+    response = client.patch("/orgs/acme", json=body, headers=alice.headers)
+
+    assert response.status_code == 400
+    error = response.get_json()
+    assert error["code"] == "validation_error"
+    assert sorted(item["path"] for item in error["errors"]) == paths
+    assert stored_rows(app) == before
+
+
+def test_deleting_an_organization_takes_everything_in_it(
+    app, client, thing, alice, bob
+):
+    create_organization(client, alice, "acme")
+    create_organization(client, alice, "globex")
+    thing.add_member("acme", "bob")
+    thing.create_user("carol")
+    api = thing.as_user("alice")
+    api.invite_member("acme", "carol")
+    note = api.create_note("acme", title="Plan", tags=["x", "y"])
+    kept = api.create_note("globex", title="Kept", tags=["x"])
+
+    response = client.delete("/orgs/acme", headers=alice.headers)
+
+    assert response.status_code == 204
+    assert client.get("/orgs/acme", headers=alice.headers).status_code == 404
+    assert client.get("/me", headers=bob.headers).get_json()["organizations"] == []
+    assert thing.as_user("carol").my_invitations()["items"] == []
+    rows = stored_rows(app)
+    assert [row.slug for row in rows["mything_organizations"]] == ["globex"]
+    assert [row.id for row in rows["mything_notes"]] == [kept["id"]]
+    assert {row.note_id for row in rows["mything_note_tags"]} == {kept["id"]}
+    assert rows["mything_invitations"] == []
+    assert note["id"] != kept["id"]
+
+
+def test_the_slug_of_a_deleted_organization_can_be_used_again(client, alice, bob):
+    create_organization(client, alice, "acme")
+    client.post("/orgs/acme/notes", json={"title": "Old"}, headers=alice.headers)
+    client.delete("/orgs/acme", headers=alice.headers)
+
+    response = create_organization(client, bob, "acme", "New Acme")
+
+    assert response.status_code == 201
+    assert response.get_json()["name"] == "New Acme"
+    notes = client.get("/orgs/acme/notes", headers=bob.headers).get_json()
+    assert notes["items"] == []
+    assert client.get("/orgs/acme", headers=alice.headers).status_code == 404
+
+
+def test_renaming_and_deleting_from_python(thing, alice):
+    api = thing.as_user("alice")
+    api.create_organization("acme", name="Acme")
+
+    renamed = api.update_organization("acme", name="Renamed")
+    assert renamed == api.organization("acme")
+    assert renamed["name"] == "Renamed"
+    assert api.delete_organization("acme") is None
+    assert api.organizations()["items"] == []

@@ -262,7 +262,7 @@ def test_a_cursor_of_another_list_is_refused(
     for index in range(4):
         api.create_organization(f"org-{index}", name="Org")
         thing.create_user(f"user-{index}")
-        api.add_member("acme", f"user-{index}")
+        thing.add_member("acme", f"user-{index}")
     cursor = cursor_of(client, made_for, alice)
 
     response = client.get(
@@ -334,7 +334,7 @@ def test_next_links_visit_every_member_once(client, thing, alice, api):
     names = [f"user-{index}" for index in range(6)]
     for name in names:
         thing.create_user(name)
-        api.add_member("acme", name)
+        thing.add_member("acme", name)
 
     pages = walk(client, "/orgs/acme/members?limit=4", alice)
 

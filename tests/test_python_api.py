@@ -43,7 +43,7 @@ def api(thing, alice, bob):
     """alice's Python API; she owns acme, with bob as a member and two notes."""
     api = thing.as_user("alice")
     api.create_organization("acme", name="Acme")
-    api.add_member("acme", "bob")
+    thing.add_member("acme", "bob")
     api.create_note("acme", title="first", body="one", tags=["red"])
     api.create_note("acme", title="second", tags=["blue", "red"])
     return api
@@ -61,6 +61,8 @@ def note_id(api):
         ("organizations", (), {}, "/orgs"),
         ("organizations", (), {"limit": 1}, "/orgs?limit=1"),
         ("organization", ("acme",), {}, "/orgs/acme"),
+        ("invitations", ("acme",), {}, "/orgs/acme/invitations"),
+        ("my_invitations", (), {}, "/me/invitations"),
         ("members", ("acme",), {}, "/orgs/acme/members"),
         ("members", ("acme",), {"limit": 1}, "/orgs/acme/members?limit=1"),
         ("notes", ("acme",), {}, "/orgs/acme/notes"),
@@ -138,7 +140,28 @@ def test_an_updated_note_equals_its_http_body(client, alice, api, note_id):
     }
 
 
-def test_an_added_member_equals_the_http_body(client, thing, alice, api):
+def test_an_invitation_sent_by_adding_a_member_equals_its_http_body(
+    client, thing, alice, api
+):
+    thing.create_user("carol")
+
+    invited = api.add_member("acme", "carol", role="owner")
+
+    response = client.get(
+        f"/orgs/acme/invitations/{invited['id']}", headers=alice.headers
+    )
+    assert (
+        round_trip(invited)
+        == response.get_json()
+        == api.invitation("acme", invited["id"])
+    )
+    assert invited["role"] == "owner"
+
+
+def test_with_direct_membership_an_added_member_equals_the_http_body(
+    client, thing, alice, api
+):
+    thing.flask_app.config["DIRECT_MEMBERSHIP"] = True
     thing.create_user("carol")
     thing.create_user("dave")
 
@@ -320,6 +343,26 @@ OUTSIDER_CALLS = {
     "remove_member": (
         ("remove_member", ["acme", "alice"], {}),
         ("delete", "/orgs/acme/members/alice", None),
+    ),
+    "update_member": (
+        ("update_member", ["acme", "alice"], {"role": "member"}),
+        ("patch", "/orgs/acme/members/alice", {"role": "member"}),
+    ),
+    "update_organization": (
+        ("update_organization", ["acme"], {"name": "Taken over"}),
+        ("patch", "/orgs/acme", {"name": "Taken over"}),
+    ),
+    "delete_organization": (
+        ("delete_organization", ["acme"], {}),
+        ("delete", "/orgs/acme", None),
+    ),
+    "invite_member": (
+        ("invite_member", ["acme", "carol"], {}),
+        ("post", "/orgs/acme/invitations", {"user": "carol"}),
+    ),
+    "invitations": (
+        ("invitations", ["acme"], {}),
+        ("get", "/orgs/acme/invitations", None),
     ),
     "notes": (
         ("notes", ["acme"], {}),

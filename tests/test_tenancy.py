@@ -15,7 +15,12 @@ ENDPOINTS = [
     ("get", "/orgs/{slug}", None),
     ("get", "/orgs/{slug}/members", None),
     ("post", "/orgs/{slug}/members", {"user": "bob", "role": "owner"}),
+    ("patch", "/orgs/{slug}", {"name": "Defaced"}),
+    ("delete", "/orgs/{slug}", None),
+    ("patch", "/orgs/{slug}/members/{owner}", {"role": "member"}),
     ("delete", "/orgs/{slug}/members/{owner}", None),
+    ("get", "/orgs/{slug}/invitations", None),
+    ("post", "/orgs/{slug}/invitations", {"user": "bob", "role": "owner"}),
     ("get", "/orgs/{slug}/notes", None),
     ("post", "/orgs/{slug}/notes", {"title": "Planted"}),
     ("get", "/orgs/{slug}/notes/{note}", None),
@@ -69,9 +74,9 @@ def test_a_foreign_organization_looks_like_no_organization(
 
 @pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS, ids=ENDPOINT_IDS)
 def test_a_removed_member_loses_access_at_once(
-    app, client, alice, bob, notes, method, path, body
+    app, client, thing, alice, bob, notes, method, path, body
 ):
-    client.post("/orgs/acme/members", json={"user": "bob"}, headers=alice.headers)
+    thing.add_member("acme", "bob")
     client.delete("/orgs/acme/members/bob", headers=alice.headers)
     before = stored_rows(app)
 
@@ -88,11 +93,11 @@ def test_a_removed_member_loses_access_at_once(
 @pytest.mark.parametrize("method", ["get", "patch", "delete"])
 @pytest.mark.parametrize("also_member", [False, True])
 def test_a_note_of_another_organization_is_not_found(
-    app, client, alice, bob, notes, method, also_member
+    app, client, thing, alice, bob, notes, method, also_member
 ):
     if also_member:
         # Belonging to both organizations does not mix up their notes.
-        client.post("/orgs/globex/members", json={"user": "alice"}, headers=bob.headers)
+        thing.add_member("globex", "alice")
     before = stored_rows(app)
     request = getattr(client, method)
 

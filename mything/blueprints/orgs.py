@@ -12,7 +12,13 @@ from ..idempotency import idempotent
 from ..operations import organizations
 from ..operations.users import User
 from ..results import ApiResult
-from ..schemas import NEW_ORGANIZATION, ORGANIZATION, PAGE_QUERY, page_of
+from ..schemas import (
+    NEW_ORGANIZATION,
+    ORGANIZATION,
+    ORGANIZATION_CHANGES,
+    PAGE_QUERY,
+    page_of,
+)
 from ..validation import argsschema, dataschema
 
 blueprint = Blueprint("orgs", __name__)
@@ -46,3 +52,24 @@ def create_organization(caller: User, slug: str, name: str) -> ApiResult:
 def get_organization(caller: User, slug: str) -> ApiResult:
     """Show one of the caller's organizations."""
     return ApiResult(organizations.get_organization(caller, slug))
+
+
+@blueprint.patch("/orgs/<slug>")
+@authenticated
+@dataschema(ORGANIZATION_CHANGES)
+@returns(ORGANIZATION)
+def update_organization(caller: User, slug: str, name: str) -> ApiResult:
+    """Rename an organization (owners only); its slug never changes."""
+    return ApiResult(organizations.update_organization(caller, slug, name=name))
+
+
+@blueprint.delete("/orgs/<slug>")
+@authenticated
+@returns(None, 204)
+def delete_organization(caller: User, slug: str) -> ApiResult:
+    """Delete an organization with its notes, members and invitations (owners only).
+
+    Its slug can be used again.
+    """
+    organizations.delete_organization(caller, slug)
+    return ApiResult(None, 204)

@@ -4,6 +4,7 @@ One module per resource, each with its statements beside it:
 
 - :mod:`~mything.operations.users`: who uses mything (``/me``);
 - :mod:`~mything.operations.organizations`: organizations and their members;
+- :mod:`~mything.operations.invitations`: invitations to join an organization;
 - :mod:`~mything.operations.notes`: an organization's notes;
 - :mod:`~mything.operations.tokens`: the tokens users hold;
 - :mod:`~mything.operations.demo`: ``/add``.
