@@ -2,7 +2,7 @@
 
 ``init-db``, ``db upgrade|downgrade|current|history``, ``create-user``,
 ``create-token``, ``list-tokens``, ``revoke-token``, ``events
-list|verify|purge`` and ``openapi``. They
+list|verify|purge``, ``deliver`` and ``openapi``. They
 run as ``mything ...`` (:mod:`mything.__main__`) or ``flask --app mything
 ...``, beside Flask's own ``run``, ``routes`` and ``shell``.
 """
@@ -218,6 +218,37 @@ def events_purge_command() -> None:
     click.echo(f"Removed {removed} events.")
 
 
+@click.command("deliver")
+@click.option("--once", is_flag=True, help="Make one pass over what is due, then exit.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1, max=256),
+    default=1,
+    show_default=True,
+    help="How many deliveries to attempt at a time.",
+)
+@with_appcontext
+def deliver_command(once: bool, concurrency: int) -> None:
+    """Send the webhook deliveries that are due, until stopped (or --once).
+
+    Run as many as you like, on any hosts that reach the database. SIGTERM
+    or Ctrl-C lets the attempts under way finish, then exits.
+    """
+    # Imported here: the other commands, and serving, never need it.
+    from .worker import Worker, run_workers
+
+    worker = Worker(current_app._get_current_object())  # type: ignore[attr-defined]
+
+    def stop(signum: int, frame: Any) -> None:
+        worker.stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    made = run_workers(worker, concurrency=concurrency, once=once)
+    if once:
+        click.echo(f"Made {made} delivery attempts.")
+
+
 @click.command("openapi")
 @click.option(
     "--output",
@@ -260,3 +291,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(openapi_command)
     app.cli.add_command(list_tokens_command)
     app.cli.add_command(revoke_token_command)
+    app.cli.add_command(add_member_command)
+    app.cli.add_command(deliver_command)

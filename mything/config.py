@@ -178,6 +178,29 @@ def trusted_hosts(value: str | list[str]) -> list[str] | None:
     return hosts or None
 
 
+#: The most attempts ``WEBHOOK_RETRY_SCHEDULE`` may list.
+MAX_WEBHOOK_ATTEMPTS = 50
+
+
+def retry_schedule(value: str | list[float]) -> list[float]:
+    """Check ``WEBHOOK_RETRY_SCHEDULE``: 1 to 50 delays in seconds, none negative.
+
+    A string is a comma-separated list (the form environment variables give).
+    """
+    entries = value.split(",") if isinstance(value, str) else value
+    if not isinstance(entries, list | tuple):
+        raise Invalid("expected a list of seconds, or a comma-separated string")
+    try:
+        delays = [float(entry) for entry in entries]
+    except (TypeError, ValueError):
+        raise Invalid("expected numbers of seconds, like 0, 5, 300") from None
+    if not 1 <= len(delays) <= MAX_WEBHOOK_ATTEMPTS:
+        raise Invalid(f"list 1 to {MAX_WEBHOOK_ATTEMPTS} delays, one per attempt")
+    if any(not 0 <= delay <= 30 * 86400 for delay in delays):
+        raise Invalid("each delay must be 0 to 2592000 seconds (30 days)")
+    return delays
+
+
 def text_line(value: str) -> str:
     """Check a short name for people: one line of at most 100 characters."""
     if len(value) > 100 or not value.isprintable():
@@ -429,6 +452,46 @@ class Settings:
         "older ones",
         check=_positive,
     )
+    webhook_timeout: float = setting(
+        15.0,
+        "seconds one webhook delivery attempt may take, from resolving the "
+        "host to the last byte read",
+        check=Range(
+            min=0,
+            max=600,
+            min_included=False,
+            msg="must be more than 0 and at most 600 seconds",
+        ),
+    )
+    webhook_lease_seconds: float = setting(
+        60.0,
+        "seconds a delivery worker holds a delivery it is attempting; another "
+        "worker retries it after that (must exceed `WEBHOOK_TIMEOUT`)",
+        check=Range(
+            min=0, min_included=False, max=86400, msg="must be more than 0 seconds"
+        ),
+    )
+    webhook_retry_schedule: list[float] = setting(
+        [0, 5, 300, 1800, 7200, 18000, 36000, 36000],
+        "seconds to wait before each attempt of a webhook delivery, the first "
+        "included (comma-separated in `MYTHING_WEBHOOK_RETRY_SCHEDULE`): "
+        "8 attempts over about 27 hours",
+        check=retry_schedule,
+    )
+    webhook_disable_after_days: float = setting(
+        5.0,
+        "days an endpoint may fail without a success before it is disabled",
+        check=Range(min=0, min_included=False, msg="must be more than 0 days"),
+    )
+    webhook_allow_private: bool = setting(
+        False,
+        "let webhooks reach loopback, private, link-local and other non-public "
+        "addresses (for intranets and tests: it opens the internal network to "
+        "whoever may create a webhook)",
+    )
+    webhook_allow_http: bool = setting(
+        False, "accept `http://` webhook URLs, which are sent unencrypted"
+    )
 
 
 def _kind(hint: Any) -> type:
@@ -502,6 +565,14 @@ def _check_together(settings: Settings) -> None:
                 f"invalid configuration value for {key}: {value} "
                 f"is larger than {maximum} ({largest})"
             )
+    if settings.webhook_lease_seconds <= settings.webhook_timeout:
+        # A lease that ends while its attempt goes on lets a second worker
+        # make the same attempt at the same time.
+        raise ConfigError(
+            "invalid configuration value for WEBHOOK_LEASE_SECONDS: "
+            f"{settings.webhook_lease_seconds:g} must be more than "
+            f"WEBHOOK_TIMEOUT ({settings.webhook_timeout:g})"
+        )
 
 
 def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:

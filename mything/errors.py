@@ -76,6 +76,15 @@ class ConfigError(click.ClickException, ValueError):
     """
 
 
+class WebhookVerificationError(ValueError):
+    """A webhook that :func:`mything.verify_webhook` does not accept.
+
+    Its headers are missing or malformed, its timestamp is outside the
+    tolerance, or no signature in it was made with the secret. It is not an
+    :class:`ApiException`: receivers raise it, in their own applications.
+    """
+
+
 class ApiException(Exception):
     """An error that becomes a JSON error response (or is raised to Python callers).
 

@@ -11,10 +11,18 @@ in the Prometheus text format:
 ``mything_http_requests_in_progress{method}``                             gauge
 ``mything_rate_limited_total``                                            counter
 ``mything_database_unavailable_total``                                    counter
+``mything_webhook_deliveries_total{outcome}``                             counter
+``mything_webhook_oldest_due_seconds``                                    gauge
 ========================================================================  ==========
 
-The histogram's buckets run from 5 ms to 10 s; the last two counters count
-429s and 503s.
+The histogram's buckets run from 5 ms to 10 s; the two counters after it
+count 429s and 503s. ``outcome`` is ``succeeded``, ``retrying``, ``failed``
+or ``blocked``: each webhook delivery attempt counts once, in the process
+that made it (a ``mything deliver`` worker counts its own: give it the same
+``PROMETHEUS_MULTIPROC_DIR`` as the web workers to see them in one scrape).
+``mything_webhook_oldest_due_seconds`` is read from the database at each
+scrape: how long the oldest delivery that is due has waited (0 when none
+is), which grows when the workers fall behind or stop.
 
 ``route`` is the URL rule (``/orgs/<slug>/notes/<id:note_id>``) or
 ``<unmatched>``, and ``method`` one of the standard methods or ``_OTHER``,
@@ -78,6 +86,9 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5
 #: The samples a scrape shows. prometheus_client also adds a ``_created``
 #: sample to each counter and histogram (switched off only process-wide);
 #: a scrape leaves those out.
+#: The outcomes of a webhook delivery attempt, as ``outcome`` labels them.
+DELIVERY_OUTCOMES = ("succeeded", "retrying", "failed", "blocked")
+
 SAMPLE_NAMES = frozenset(
     {
         "mything_http_requests_total",
@@ -87,6 +98,8 @@ SAMPLE_NAMES = frozenset(
         "mything_http_requests_in_progress",
         "mything_rate_limited_total",
         "mything_database_unavailable_total",
+        "mything_webhook_deliveries_total",
+        "mything_webhook_oldest_due_seconds",
     }
 )
 
@@ -136,6 +149,23 @@ class Metrics:
             "Requests answered 503 because the database did not answer.",
             registry=self.registry,
         )
+        self.webhook_deliveries = Counter(
+            "mything_webhook_deliveries",
+            "Webhook delivery attempts made by this process, by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        # Every outcome is a series from the start, at 0, so that a rate over
+        # it is defined before the first failure.
+        for outcome in DELIVERY_OUTCOMES:
+            self.webhook_deliveries.labels(outcome)
+        self.webhook_oldest_due = Gauge(
+            "mything_webhook_oldest_due_seconds",
+            "Seconds the oldest due webhook delivery has waited, at the last scrape.",
+            # The value of the scrape that set it last, whichever worker served it.
+            multiprocess_mode="mostrecent",
+            registry=self.registry,
+        )
 
     def request_started(self, environ: WSGIEnvironment, method: str) -> None:
         """Count ``environ``'s request as in progress."""
@@ -156,6 +186,14 @@ class Metrics:
             self.rate_limited.inc()
         elif exchange.status == 503:
             self.database_unavailable.inc()
+
+    def delivery_attempted(self, outcome: str) -> None:
+        """Count one webhook delivery attempt with its ``outcome``."""
+        self.webhook_deliveries.labels(outcome).inc()
+
+    def webhook_queue_read(self, oldest_due_seconds: float) -> None:
+        """Keep the age of the oldest due delivery, read for a scrape."""
+        self.webhook_oldest_due.set(oldest_due_seconds)
 
     def exposition(self, accept: str | None = None) -> tuple[bytes, str]:
         """Return the scrape document and its content type, for ``Accept``."""

@@ -165,6 +165,10 @@ EVENT_TYPES = (
     "note.deleted",
     "token.created",
     "token.revoked",
+    "webhook.created",
+    "webhook.updated",
+    "webhook.deleted",
+    "webhook.disabled",
 )
 # A type, or every type of a resource ("note.*").
 EVENT_TYPE_FILTER = In(
@@ -174,6 +178,41 @@ EVENT_TYPE_FILTER = In(
     ],
     msg="must be an event type, or a resource and '.*' (like 'note.*')",
 )
+
+#: What a webhook can subscribe to: an event type, every type of a resource
+#: (``note.*``), or every type (``*``).
+WEBHOOK_SUBSCRIPTIONS = (
+    *EVENT_TYPES,
+    *dict.fromkeys(f"{kind.partition('.')[0]}.*" for kind in EVENT_TYPES),
+    "*",
+)
+WEBHOOK_SUBSCRIPTION = one_of(
+    WEBHOOK_SUBSCRIPTIONS,
+    message="must be an event type, a resource and '.*' (like 'note.*'), or '*'",
+)
+WEBHOOK_EVENTS = distinct_list(WEBHOOK_SUBSCRIPTION, min_items=1, max_items=100)
+# Whether the URL can be reached is checked when the webhook is saved (see
+# mything.addresses), under the app's WEBHOOK_ALLOW_* settings.
+WEBHOOK_URL = text(min_length=1, max_length=2000)
+WEBHOOK_DESCRIPTION = text(max_length=500)
+NEW_WEBHOOK = Schema(
+    {
+        Required("url"): WEBHOOK_URL,
+        Required("events"): WEBHOOK_EVENTS,
+        Optional("description"): WEBHOOK_DESCRIPTION,
+    },
+    extra=REMOVE_EXTRA,
+)
+WEBHOOK_CHANGES = Schema(
+    {
+        Optional("url"): WEBHOOK_URL,
+        Optional("events"): WEBHOOK_EVENTS,
+        Optional("description"): WEBHOOK_DESCRIPTION,
+        Optional("enabled"): boolean,
+    },
+    extra=PREVENT_EXTRA,
+)
+
 EVENTS_QUERY = PAGE_QUERY.extend(
     {
         Optional("type"): EVENT_TYPE_FILTER,
@@ -248,6 +287,36 @@ EVENT = Schema(
         Required("at"): TIMESTAMP,
         Required("request_id"): Any(str, None),
         Required("data"): {Required("object"): dict, Optional("changes"): dict},
+    }
+)
+WEBHOOK = Schema(
+    {
+        Required("id"): int,
+        Required("url"): str,
+        Required("events"): [In(WEBHOOK_SUBSCRIPTIONS)],
+        Required("description"): Any(str, None),
+        Required("enabled"): bool,
+        Required("created_at"): TIMESTAMP,
+    }
+)
+# The answer to creating a webhook or rotating its secret: the webhook, and
+# its secret. A replay of the creation (Idempotency-Key) answers without it.
+WEBHOOK_WITH_SECRET = WEBHOOK.extend({Optional("secret"): str})
+DELIVERY_STATUSES = ("pending", "retrying", "succeeded", "failed")
+DELIVERY_ERRORS = ("timeout", "connection", "status", "redirect", "blocked")
+DELIVERY = Schema(
+    {
+        Required("id"): int,
+        Required("event_id"): str,
+        Required("event_type"): str,
+        Required("status"): In(DELIVERY_STATUSES),
+        Required("attempts"): int,
+        Required("last_attempt_at"): Any(TIMESTAMP, None),
+        Required("next_attempt_at"): Any(TIMESTAMP, None),
+        Required("response_status"): Any(int, None),
+        Required("response_body"): Any(str, None),
+        Required("error"): Any(In(DELIVERY_ERRORS), None),
+        Required("duration_ms"): Any(int, None),
     }
 )
 ERROR = Schema(

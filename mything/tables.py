@@ -329,6 +329,68 @@ events = table(
     Index(None, "at"),
 )
 
+# Webhooks (see mything.operations.webhooks): an organization's endpoints,
+# each with its secret, and the secret it replaced while that one is still
+# valid. ``failing_since`` is when the endpoint's current run of failed
+# attempts began (none: its last attempt succeeded).
+webhooks = table(
+    "webhooks",
+    Column("id", Id, primary_key=True),
+    Column(
+        "org_id",
+        Id,
+        ForeignKey(organizations.c.id, ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("url", String(2000), nullable=False),
+    # The subscribed event types and patterns, as a JSON list.
+    Column("events", Text, nullable=False),
+    Column("description", String(500)),
+    Column("enabled", Boolean, nullable=False),
+    # Kept as they are, not hashed: signing needs them.
+    Column("secret", String(100), nullable=False),
+    Column("previous_secret", String(100)),
+    Column("previous_secret_until", Timestamp()),
+    Column("failing_since", Timestamp()),
+    _created_at(),
+    # An organization's webhooks are listed newest first.
+    Index(None, "org_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+# One row per message to send to one webhook: an event it subscribes to, a
+# ping, or a redelivery. A worker claims a due one by setting its lease;
+# ``next_attempt_at`` is none once it succeeded or failed for good.
+webhook_deliveries = table(
+    "webhook_deliveries",
+    Column("id", Id, primary_key=True),
+    Column(
+        "webhook_id",
+        Id,
+        ForeignKey(webhooks.c.id, ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_id", String(32), nullable=False),
+    Column("event_type", String(32), nullable=False),
+    # The exact bytes sent (as UTF-8 text): the signature covers them.
+    Column("payload", LongText, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    _created_at(),
+    Column("next_attempt_at", Timestamp()),
+    Column("leased_until", Timestamp()),
+    Column("lease", String(32)),
+    Column("last_attempt_at", Timestamp()),
+    Column("response_status", Integer),
+    Column("response_body", Text),
+    Column("error", String(10)),
+    Column("duration_ms", Integer),
+    # A webhook's log, newest first; workers find due deliveries by time.
+    Index(None, "webhook_id", "id"),
+    Index(None, "next_attempt_at"),
+    sqlite_autoincrement=True,
+)
+
 settings = table(
     "settings",
     Column("name", String(64), primary_key=True),

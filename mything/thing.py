@@ -37,14 +37,26 @@ from .blueprints import members as members_views
 from .blueprints import notes as notes_views
 from .blueprints import orgs as orgs_views
 from .blueprints import tokens as tokens_views
+from .blueprints import webhooks as webhooks_views
 from .conditional import Precondition
 from .config import settings_of
 from .db import get_database, transaction
 from .endpoints import endpoint_of
 from .errors import NotFound, Unauthorized
-from .operations import audit, demo, notes, organizations, tokens, users
+from .operations import (
+    audit,
+    demo,
+    invitations,
+    notes,
+    organizations,
+    tokens,
+    users,
+    webhooks,
+)
+from .operations.invitations import INVITATION_NOT_FOUND
 from .operations.notes import NOTE_NOT_FOUND
 from .operations.tokens import TOKEN_NOT_FOUND
+from .operations.webhooks import DELIVERY_NOT_FOUND, WEBHOOK_NOT_FOUND
 from .pages import every_item
 from .validation import validate, validate_arguments, without_none
 from .validators import is_valid
@@ -136,9 +148,31 @@ class MyThing:
             )
         )
 
+    def add_member(
+        self, slug: str, user: str, *, role: str = "member"
+    ) -> dict[str, str]:
+        """Make ``user`` a member of ``slug`` at once (administrative: no consent).
+
+        For the host's own code, which is trusted; users invite each other
+        instead. An unknown organization or user is a 404.
+        """
+        return self.run(lambda: admin.add_member(slug, user, role=role))
+
     def as_user(self, name: str) -> UserApi:
         """Return the HTTP API as Python calls, made by the user ``name``."""
         return UserApi(self, name)
+
+    def deliver_due(self, limit: int | None = None) -> int:
+        """Make one pass over the webhook deliveries that are due; return the attempts.
+
+        At most ``limit`` attempts, one after the other. For hosts that drive
+        delivery from cron, Celery beat or RQ instead of running ``mything
+        deliver``; any number of passes may run at once, here or elsewhere.
+        """
+        # Imported here: serving requests never needs the HTTP client.
+        from .worker import Worker
+
+        return Worker(self.flask_app).run_pass(limit)
 
 
 class UserApi:
@@ -549,6 +583,132 @@ class UserApi:
             type=type,
             actor=actor,
             since=since,
+        )
+
+    def iter_my_events(
+        self,
+        *,
+        type: str | None = None,
+        actor: str | None = None,
+        since: datetime | str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every one of the user's own events, newest first."""
+        return every_item(self.my_events, type=type, actor=actor, since=since)
+
+    def webhooks(
+        self, slug: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """Like ``GET /orgs/<slug>/webhooks``: a page of webhooks, newest first."""
+        return self._call(
+            webhooks.list_webhooks,
+            slug,
+            like=webhooks_views.list_webhooks,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    def iter_webhooks(self, slug: str) -> Iterator[dict[str, Any]]:
+        """Every webhook of the organization ``slug``, newest first."""
+        return every_item(self.webhooks, slug)
+
+    def create_webhook(
+        self,
+        slug: str,
+        *,
+        url: str,
+        events: list[str],
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        """Like ``POST /orgs/<slug>/webhooks``: the webhook, with its ``secret``."""
+        return self._call(
+            webhooks.create_webhook,
+            slug,
+            like=webhooks_views.create_webhook,
+            url=url,
+            events=events,
+            description=description,
+        )
+
+    def webhook(self, slug: str, webhook_id: int) -> dict[str, Any]:
+        """Like ``GET /orgs/<slug>/webhooks/<id>``."""
+        return self._call(
+            webhooks.get_webhook,
+            slug,
+            _id(webhook_id, missing=WEBHOOK_NOT_FOUND),
+            like=webhooks_views.get_webhook,
+        )
+
+    def update_webhook(
+        self, slug: str, webhook_id: int, **changes: Any
+    ) -> dict[str, Any]:
+        """Like ``PATCH /orgs/<slug>/webhooks/<id>``: change only what is given."""
+        webhook_id = _id(webhook_id, missing=WEBHOOK_NOT_FOUND)
+        schema = endpoint_of(webhooks_views.update_webhook).body_schema
+
+        def operation(caller: users.User) -> dict[str, Any]:
+            return webhooks.update_webhook(
+                caller, slug, webhook_id, **validate(schema, changes)
+            )
+
+        return self._call(operation, like=webhooks_views.update_webhook)
+
+    def delete_webhook(self, slug: str, webhook_id: int) -> None:
+        """Like ``DELETE /orgs/<slug>/webhooks/<id>``."""
+        self._call(
+            webhooks.delete_webhook,
+            slug,
+            _id(webhook_id, missing=WEBHOOK_NOT_FOUND),
+            like=webhooks_views.delete_webhook,
+        )
+
+    def rotate_webhook_secret(self, slug: str, webhook_id: int) -> dict[str, Any]:
+        """Like ``POST .../webhooks/<id>/rotate-secret``: the webhook and new secret."""
+        return self._call(
+            webhooks.rotate_secret,
+            slug,
+            _id(webhook_id, missing=WEBHOOK_NOT_FOUND),
+            like=webhooks_views.rotate_webhook_secret,
+        )
+
+    def ping_webhook(self, slug: str, webhook_id: int) -> dict[str, Any]:
+        """Like ``POST .../webhooks/<id>/ping``: the ping's delivery."""
+        return self._call(
+            webhooks.ping,
+            slug,
+            _id(webhook_id, missing=WEBHOOK_NOT_FOUND),
+            like=webhooks_views.ping_webhook,
+        )
+
+    def deliveries(
+        self,
+        slug: str,
+        webhook_id: int,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """Like ``GET .../webhooks/<id>/deliveries``: a page, newest first."""
+        return self._call(
+            webhooks.list_deliveries,
+            slug,
+            _id(webhook_id, missing=WEBHOOK_NOT_FOUND),
+            like=webhooks_views.list_deliveries,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    def iter_deliveries(self, slug: str, webhook_id: int) -> Iterator[dict[str, Any]]:
+        """Every delivery of a webhook, newest first."""
+        return every_item(self.deliveries, slug, webhook_id)
+
+    def redeliver(self, slug: str, webhook_id: int, delivery_id: int) -> dict[str, Any]:
+        """Like ``POST .../deliveries/<id>/redeliver``: the new delivery."""
+        return self._call(
+            webhooks.redeliver,
+            slug,
+            _id(webhook_id, missing=WEBHOOK_NOT_FOUND),
+            _id(delivery_id, missing=DELIVERY_NOT_FOUND),
+            like=webhooks_views.redeliver,
         )
 
 

@@ -36,6 +36,8 @@ LABELS = {
     "mything_http_requests_in_progress": {"method"},
     "mything_rate_limited_total": set(),
     "mything_database_unavailable_total": set(),
+    "mything_webhook_deliveries_total": {"outcome"},
+    "mything_webhook_oldest_due_seconds": set(),
 }
 TOKEN = "scraper-token-0123456789"
 

@@ -13,10 +13,13 @@ from __future__ import annotations
 import hmac
 
 from flask import Blueprint, Response, current_app, request
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from ..config import settings
 from ..endpoints import public, undocumented
 from ..errors import Unauthorized
+from ..operations import deliveries
 
 blueprint = Blueprint("metrics", __name__)
 
@@ -37,6 +40,12 @@ def scrape() -> Response:
             limiter.count_failed_scrape()
         raise Unauthorized("A valid metrics token is required.")
     metrics = current_app.extensions["mything.metrics"]
+    try:
+        metrics.webhook_queue_read(deliveries.oldest_due_seconds())
+    except (DBAPIError, PoolTimeoutError):
+        # A scrape must answer during an outage, when it matters most: the
+        # gauge keeps its last value, and the 503s are counted meanwhile.
+        pass
     body, content_type = metrics.exposition(request.headers.get("Accept"))
     return current_app.response_class(body, content_type=content_type)
 

@@ -68,7 +68,7 @@ VERSION_TABLE = PREFIX + "alembic_version"
 #: needs no Alembic. (Alembic, and Mako with it, is imported only where a
 #: migration runs or the history is read: a request never needs it, and it
 #: is a fifth of mything's start-up.)
-HEAD = "0006"
+HEAD = "0007"
 
 #: How long a process waits for another one's upgrade to finish.
 LOCK_TIMEOUT = 600

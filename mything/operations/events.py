@@ -31,7 +31,11 @@ chain's row the sequence and hash of the last one removed: the checkpoint
 from which :func:`verify_events` goes on.
 
 The signals of :mod:`mything.signals` announce each event: inside the
-transaction (a receiver may veto the write), and once it is committed.
+transaction (a receiver may veto the write), and once it is committed. An
+organization's event is also owed to each of its webhooks that subscribes
+to it: the deliveries are inserted in the same transaction
+(:mod:`mything.operations.deliveries`), so none is lost, and none is sent
+for a write that did not happen.
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ from ..tables import (
     users,
     utcnow,
 )
+from .deliveries import enqueue
 from .users import User
 
 logger = logging.getLogger("mything")
@@ -213,6 +218,10 @@ def record_event(
         },
     )
     db.execute(_SET_HASH, {"chain_id": chain_id, "new_hash": digest})
+    if chain.org_id is not None:
+        # The webhooks' deliveries, in the same transaction as the event.
+        delay = settings().webhook_retry_schedule[0]
+        enqueue(event, org_id=chain.org_id, delay=delay)
     sender = _sender()
     event_recorded.send(sender, event=event)
     after_commit(lambda: _announce(sender, event))
