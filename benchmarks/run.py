@@ -2,16 +2,18 @@
 
 ::
 
-    python -m benchmarks.run                  # everything, about 17 minutes
+    python -m benchmarks.run                  # everything, about 25 minutes
     python -m benchmarks.run --quick          # shorter rounds, same sections
     python -m benchmarks.run --smoke --output-dir /tmp/x   # seconds; for tests
     python -m benchmarks.run --only inprocess startup
     python -m benchmarks.run --only notes     # mything's notes against hand-written
+    python -m benchmarks.run --only webhooks client
     python -m benchmarks.run --render results.json     # page from a --json file
 
 It prints the tables, then writes ``performance.md`` and ``performance.png``
 into ``--output-dir`` (default ``docs/``). Ctrl-C (or SIGTERM) stops the run
-cleanly: the gunicorn servers are stopped by process group on the way out.
+cleanly: the gunicorn servers, the webhook workers and their receiver are
+stopped by process group on the way out.
 """
 
 from __future__ import annotations
@@ -35,10 +37,10 @@ from .harness.settings import PRESETS
 from .report import chart
 from .report.page import render_markdown
 from .report.tables import render_text
-from .sections import depth, inprocess, notes, serving, startup
+from .sections import client, depth, inprocess, notes, serving, startup, webhooks
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTION_NAMES = ("inprocess", "http", "depth", "startup", "notes")
+SECTION_NAMES = ("inprocess", "http", "depth", "startup", "notes", "webhooks", "client")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -67,7 +69,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--postgresql",
         default=DEFAULT_POSTGRESQL,
-        help="PostgreSQL URI for the depth and notes sections; 'none' to skip it",
+        help="PostgreSQL URI for the depth, notes and webhooks sections; 'none' "
+        "to skip it (webhooks then runs on SQLite)",
     )
     parser.add_argument(
         "--mysql",
@@ -143,6 +146,10 @@ def run_sections(
     if "notes" in sections:
         mysql = None if args.mysql.lower() == "none" else with_pymysql(args.mysql)
         results["notes"] = notes.run(settings, log, postgresql=postgresql, mysql=mysql)
+    if "webhooks" in sections:
+        results["webhooks"] = webhooks.run(settings, log, postgresql=postgresql)
+    if "client" in sections:
+        results["client"] = client.run(settings, log)
     results["machine"]["load_at_end"] = [round(v, 2) for v in os.getloadavg()]
     return results
 

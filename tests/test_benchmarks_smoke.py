@@ -166,6 +166,31 @@ def test_notes_section_with_servers(tmp_path: Path) -> None:
             assert not process_group_exists(pgid)
 
 
+@pytest.mark.slow
+def test_webhooks_and_client_sections_stop_their_processes(tmp_path: Path) -> None:
+    # On SQLite: the workers, the receiver and gunicorn are the only servers.
+    results = run_smoke(
+        tmp_path, "--only", "webhooks", "client", "--postgresql", "none"
+    )
+
+    webhooks = results["webhooks"]
+    assert webhooks["database"].startswith("SQLite")
+    assert [fleet["workers"] for fleet in webhooks["throughput"]] == [1, 4]
+    assert all(fleet["per_second"] > 0 for fleet in webhooks["throughput"])
+    burst = webhooks["burst"]
+    assert 0 <= burst["lag_p50_ms"] <= burst["lag_p99_ms"] <= burst["lag_max_ms"]
+    # The receiver; 1 worker, then 4; 4 for the burst.
+    assert len(webhooks["process_groups"]) == 1 + 1 + 4 + 4
+    client = results["client"]
+    if importlib.util.find_spec("httpx") is not None:
+        assert {case["contender"] for case in client["cases"]} == {"httpx", "mything"}
+    pgids = webhooks["process_groups"] + client.get("server_pids", [])
+    assert not any(process_group_exists(pgid) for pgid in pgids)
+    page = (tmp_path / "performance.md").read_text()
+    assert "## Webhook delivery" in page
+    assert "mything.Client GET /me ≤ 1.1× bare httpx" in page
+
+
 def read_until(stream: object, pattern: str, timeout: float) -> list[str]:
     """Read lines of ``stream`` (unbuffered) until one matches ``pattern``."""
     lines: list[str] = []

@@ -6,6 +6,8 @@
                   Python API (and the one place that goes past it, with why);
 ``wsgi``          calling a WSGI app as a server would, and timing it;
 ``servers``       gunicorn serving an app, wrk loading it;
+``workers``       ``mything deliver`` worker processes;
+``receiver``      a webhook receiver on loopback, in a process of its own;
 ``interpreters``  fresh interpreters: their start-up time and peak memory;
 ``databases``     scratch SQLite, PostgreSQL and MySQL databases;
 ``stats``         medians and paired ratios;

@@ -1,12 +1,13 @@
 """Serving apps under gunicorn and loading them with wrk, on loopback only.
 
-Every target is served by its own gunicorn (sync workers, two of them,
-bound to 127.0.0.1 on a free port), in a process group of its own.
-:func:`serving` stops every group when it exits, whether the section
-finishes, fails or is interrupted: SIGTERM first, SIGKILL for any that have
-not exited after ten seconds. :func:`load_in_rounds` loads each server in
-turn, round after round, and :func:`summarize` gives medians and paired
-ratios.
+Every target is served by its own gunicorn (two workers, sync unless the
+target asks for another class, bound to 127.0.0.1 on a free port), in a
+process group of its own. :func:`serving` stops every group when it exits,
+whether the section finishes, fails or is interrupted: SIGTERM first,
+SIGKILL for any that have not exited after ten seconds (:func:`stop_group`,
+which stops the run's other processes too). :func:`load_in_rounds` loads
+each server in turn, round after round, and :func:`summarize` gives medians
+and paired ratios.
 
 wrk is Debian's package (``apt-get install wrk``): a load generator written
 in C does not compete for the interpreter lock it measures, and reports
@@ -57,6 +58,10 @@ class Target:
     #: A request that answers 200 once the server is ready.
     ready_path: str = "/add?a=1&b=2"
     ready_headers: Mapping[str, str] = field(default_factory=dict)
+    #: gunicorn's worker class, and threads per worker (``gthread`` keeps
+    #: connections alive; ``sync`` closes each after its request).
+    worker_class: str = "sync"
+    threads: int = 1
 
     @classmethod
     def of(cls, contender: Contender) -> Target:
@@ -143,7 +148,9 @@ def start_server(target: Target, env: dict[str, str], logs: Path) -> Server:
         "--workers",
         str(WORKERS),
         "--worker-class",
-        "sync",
+        target.worker_class,
+        "--threads",
+        str(target.threads),
         "--log-level",
         "warning",
         target.wsgi_spec,
@@ -182,17 +189,25 @@ def wait_until_serving(server: Server) -> None:
 
 def stop_server(server: Server) -> None:
     """Stop a server's whole process group: SIGTERM, then SIGKILL if needed."""
+    stop_group(server.process)
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """Stop the process group that ``process`` leads: SIGTERM, then SIGKILL.
+
+    ``process`` must have been started with ``start_new_session=True``.
+    """
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(server.pid, signal.SIGTERM)
+        os.killpg(process.pid, signal.SIGTERM)
     try:
-        server.process.wait(timeout=STOP_TIMEOUT)
+        process.wait(timeout=STOP_TIMEOUT)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGKILL)
-        server.process.wait()
-    # Workers left behind by a master that died first are still in the group.
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    # Children left behind by a leader that died first are still in the group.
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(server.pid, signal.SIGKILL)
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 @contextlib.contextmanager

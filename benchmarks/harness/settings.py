@@ -33,6 +33,14 @@ class Settings:
     depth_batch: int
     #: Start-up: fresh interpreters per contender.
     startup_rounds: int
+    #: Webhooks: rounds of 1 then 4 workers, deliveries owed to each, and
+    #: the events of the burst that 4 idle workers then deliver.
+    webhook_rounds: int
+    webhook_deliveries: int
+    webhook_burst: int
+    #: ``mything.Client``: rounds, and calls per contender and round.
+    client_rounds: int
+    client_calls: int
 
     def with_overrides(self, **changes: object) -> Settings:
         """Return these settings with the given fields changed (``None`` keeps)."""
@@ -53,6 +61,11 @@ FULL = Settings(
     depth_rounds=15,
     depth_batch=20,
     startup_rounds=10,
+    webhook_rounds=3,
+    webhook_deliveries=1_000,
+    webhook_burst=10_000,
+    client_rounds=15,
+    client_calls=500,
 )
 
 QUICK = Settings(
@@ -69,6 +82,11 @@ QUICK = Settings(
     depth_rounds=7,
     depth_batch=10,
     startup_rounds=5,
+    webhook_rounds=2,
+    webhook_deliveries=400,
+    webhook_burst=2_000,
+    client_rounds=7,
+    client_calls=250,
 )
 
 SMOKE = Settings(
@@ -85,6 +103,11 @@ SMOKE = Settings(
     depth_rounds=2,
     depth_batch=2,
     startup_rounds=1,
+    webhook_rounds=1,
+    webhook_deliveries=10,
+    webhook_burst=40,
+    client_rounds=2,
+    client_calls=20,
 )
 
 PRESETS = {preset.name: preset for preset in (FULL, QUICK, SMOKE)}

@@ -22,6 +22,7 @@ module is the only place that does them otherwise:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,13 +53,26 @@ NOTE_TAGS = table(
 COPIED = ("org_id", "author_id", "title", "body", "version", "created_at", "updated_at")
 
 
-def bench_config(database_uri: str) -> dict[str, Any]:
-    """Return mything's configuration for benchmarks: limits on, in memory."""
+#: What a section adds to :func:`bench_config` to have webhooks on loopback.
+WEBHOOKS_ON_LOOPBACK: Mapping[str, Any] = {
+    "WEBHOOK_ALLOW_PRIVATE": True,
+    "WEBHOOK_ALLOW_HTTP": True,
+}
+
+
+def bench_config(
+    database_uri: str, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return mything's configuration for benchmarks: limits on, in memory.
+
+    ``extra`` adds settings, or changes these, for the section that asks.
+    """
     return {
         "DATABASE_URI": database_uri,
         "RATELIMIT_ENABLED": True,
         "RATELIMIT": BENCH_RATELIMIT,
         "RATELIMIT_STORAGE_URI": "memory://",
+        **(extra or {}),
     }
 
 
@@ -85,12 +99,18 @@ class Tenant:
         release(self.thing)
 
 
-def make_tenant(database_uri: str, *, notes_count: int = 0) -> Tenant:
+def make_tenant(
+    database_uri: str,
+    *,
+    notes_count: int = 0,
+    config: Mapping[str, Any] | None = None,
+) -> Tenant:
     """Build a mything with the benchmark user and organization.
 
     ``notes_count`` notes are created through the Python API, with tags.
+    ``config`` is added to :func:`bench_config`'s settings.
     """
-    thing = MyThing(bench_config(database_uri))
+    thing = MyThing(bench_config(database_uri, config))
     thing.init_db()
     thing.create_user(USER)
     token = thing.create_token(USER)

@@ -1,4 +1,4 @@
-"""``docs/performance.png``: the sections of a run as six bar charts.
+"""``docs/performance.png``: the sections of a run as eight bar charts.
 
 Drawn with matplotlib (in the ``bench`` extra) without a display. Each
 panel shows medians; mything's label is in bold.
@@ -74,7 +74,7 @@ def draw(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    figure, panels = pyplot.subplots(3, 2, figsize=(13, 13.5), layout="constrained")
+    figure, panels = pyplot.subplots(4, 2, figsize=(13, 18), layout="constrained")
     figure.suptitle(
         f"mything benchmarks, {results['date']} ({results['settings']['name']} run, "
         f"{results['machine']['cores']} cores)"
@@ -85,6 +85,8 @@ def draw(results: dict[str, Any], path: Path) -> None:
     _startup(panels[1][1], results.get("startup"))
     _notes(panels[2][0], results.get("notes"))
     _notes_http(panels[2][1], results.get("notes"))
+    _webhooks(panels[3][0], results.get("webhooks"))
+    _client(panels[3][1], results.get("client"))
     figure.savefig(path, dpi=110)
     pyplot.close(figure)
 
@@ -176,3 +178,27 @@ def _notes_http(axes: Any, section: dict[str, Any] | None) -> None:
     labels, series = _by_contender(http["cases"], "requests_per_second", workloads)
     _bars(axes, labels, series, "requests per second")
     axes.set_title(f"{title} ({http['database']})", fontsize=10)
+
+
+def _webhooks(axes: Any, section: dict[str, Any] | None) -> None:
+    title = "Webhook delivery: deliveries per second (higher is better)"
+    if not section or "throughput" not in section:
+        return _not_run(axes, title)
+    fleets = section["throughput"]
+    labels = [f"{fleet['workers']} worker(s)" for fleet in fleets]
+    series = {
+        "from the workers' start": [fleet["per_second"] for fleet in fleets],
+        "once delivering": [fleet["delivering_per_second"] for fleet in fleets],
+    }
+    _bars(axes, labels, series, "deliveries per second")
+    axes.set_title(f"{title} ({section['database']})", fontsize=10)
+
+
+def _client(axes: Any, section: dict[str, Any] | None) -> None:
+    title = "GET /me over a kept-alive connection: µs per call (lower is better)"
+    if not section or "cases" not in section:
+        return _not_run(axes, title)
+    cases = section["cases"]
+    labels = [case["label"] for case in cases]
+    _bars(axes, labels, {"µs per call": [c["median_us"] for c in cases]}, "µs")
+    axes.set_title(title, fontsize=10)

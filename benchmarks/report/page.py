@@ -18,7 +18,7 @@ again, from the top of the checkout:
 ```sh
 python3 -m venv .venv && .venv/bin/pip install -e '.[bench]'
 apt-get install wrk       # the HTTP load generator (Debian's package)
-.venv/bin/{COMMAND}          # full run, about 17 minutes
+.venv/bin/{COMMAND}          # full run, about 25 minutes
 .venv/bin/{COMMAND} --quick  # shorter rounds, same sections
 ```
 
@@ -27,12 +27,14 @@ runs some sections, `--output-dir DIR` writes elsewhere, `--json FILE`
 keeps every sample and `--render FILE` writes the page again from it
 (after editing `benchmarks/findings.md`, say); `--help` lists the rest.
 
-The suite is laid out by role. `benchmarks/run.py` is the command above
-and `benchmarks/profile.py` shows where a request's time goes;
+The suite is laid out by role. `benchmarks/run.py` is the command above,
+`benchmarks/profile.py` shows where a request's time goes and
+`benchmarks/client.py` runs the client section alone;
 `benchmarks/sections/` holds one module per section of this page;
 `benchmarks/harness/` runs and times the apps (settings, WSGI calls,
-gunicorn and wrk, fresh interpreters, scratch databases, statistics, the
-machine's description, and the data, made through mything's Python API);
+gunicorn and wrk, webhook workers and their receiver, fresh interpreters,
+scratch databases, statistics, the machine's description, and the data,
+made through mything's Python API);
 `benchmarks/report/` writes the tables, this page and the chart;
 `benchmarks/peers/` holds the apps mything is compared with, each on its
 own. `benchmarks/findings.md` records what each measured speed trick
@@ -119,7 +121,13 @@ bound parameters, `jsonify`), which every ratio here is relative to, and a
 connection per thread, `json.dumps`) as the floor. Each answers a page of
 20 notes (with tags and author, from 40 notes), one note, and a new note;
 each request is authenticated by a bearer token looked up by its SHA-256,
-and membership of the organization is checked by a query. Before timing,
+and membership of the organization is checked by a query. mything's
+organization has three webhooks subscribed to every event (to
+`http://127.0.0.1:9/hook1` to `hook3`; no worker runs, so nothing is
+delivered), so each new note through mything records its event in the
+audit log, as every write does, and queues three webhook deliveries, all in
+the note's transaction; the hand-written endpoints insert the note and its
+tags alone. Before timing,
 mything's JSON for the page and the note must equal both baselines' (the
 cursor aside: the hand-written ones give the last id).
 
@@ -133,6 +141,41 @@ so that no single token's lookup stays warm. The cold start is a fresh
 interpreter that builds the app on a prepared SQLite file and answers its
 first authenticated page through the WSGI callable.
 """,
+    "webhooks": """\
+The deliveries are made as a deployment makes them: by `mything deliver`
+worker processes (`--concurrency 1` each, configured by `MYTHING_*`
+variables alone, webhook timeout 5 s), sending to a receiver on 127.0.0.1,
+a threading HTTP server in a process of its own that answers `204` at
+once. One webhook of the organization subscribes to `note.*`, and every
+event is a note created through mything's Python API, which records the
+event and its delivery in the note's transaction.
+
+For throughput, the notes are written first, with no worker running; then
+the workers are started and the clock runs until every delivery in the
+table has succeeded (it is polled every 50 ms). `s` and `deliveries/s`
+count from the workers' start, which includes starting an interpreter and
+importing mything (`start-up s`, up to the first attempt, on a machine
+whose cores the workers share); `deliveries/s delivering` counts from the
+first attempt. One worker and four are measured in alternate rounds, and
+the ratios are four to one, round by round. For the burst, four workers
+are running and idle (an idle worker looks for work once a second) when
+the notes are written one after the other as fast as the Python API
+goes: `write s` is how long writing took, `drain s` the time from the last
+write until the last delivery had succeeded, and the lags are each
+delivery's, from its `created_at` to its attempt (`last_attempt_at`). The
+database is PostgreSQL, in a database made for the run and dropped after
+it, where it can be reached, and SQLite otherwise.
+""",
+    "client": """\
+`mything.Client` is the Python API over HTTP (`docs/client.md`). One
+gunicorn (2 `gthread` workers of 2 threads, so that connections stay
+alive) serves mything on SQLite with rate limits off; `Client.me()` and
+`httpx.Client.get("/me")` followed by `.json()`, with the same token, each
+over its own kept-alive connection, take turns round by round. The times
+are wall-clock, since most of a call is the server's; the ratio is to bare
+httpx, and what it measures is the client's own work: checking ids,
+choosing whether to retry, mapping errors and decoding with orjson.
+""",
 }
 
 
@@ -143,9 +186,15 @@ def _settings_line(settings: dict[str, Any]) -> str:
         "connections",
         "{notes:,} notes, {depth_rounds} rounds of {depth_batch} pages",
         "{startup_rounds} start-up rounds; {http_tokens} tokens for the notes "
-        "page over HTTP.",
+        "page over HTTP",
     ]
-    return "; ".join(parts).format(**settings)
+    if "webhook_rounds" in settings:  # not in the results of older runs
+        parts += [
+            "{webhook_rounds} webhook rounds of {webhook_deliveries:,} deliveries "
+            "and a burst of {webhook_burst:,} events",
+            "{client_rounds} client rounds of {client_calls} calls",
+        ]
+    return "; ".join(parts).format(**settings) + "."
 
 
 def environment_text(results: dict[str, Any]) -> str:
@@ -179,7 +228,8 @@ def render_markdown(results: dict[str, Any], *, chart: str | None) -> str:
     ]
     if chart:
         parts.append(
-            f"![Benchmark results: in-process, HTTP, depth, start-up, notes]({chart})"
+            "![Benchmark results: in-process, HTTP, depth, start-up, notes, "
+            f"webhooks, client]({chart})"
         )
     for key, title in SECTIONS:
         parts += [f"## {title}", NOTES[key], section_text(key, results.get(key))]

@@ -26,13 +26,15 @@ ADD_CONTRACT_GOAL = 0.5
 NOTES_GOALS = (
     ("GET /orgs/<slug>/notes?limit=20", "page", 0.8),
     ("GET /orgs/<slug>/notes/<id>", "GET one note", 0.8),
-    ("POST /orgs/<slug>/notes", "POST a note", 1.0),
+    ("POST /orgs/<slug>/notes", "POST a note with 3 webhooks", 1.0),
 )
 NOTES_GOAL_DATABASES = (("sqlite", "SQLite"), ("postgresql", "PostgreSQL"))
 #: Over HTTP, the least mything's page throughput may be, as a multiple.
 NOTES_HTTP_GOAL = 1.2
 #: Cold start to the first page: the most time and peak memory may be.
 NOTES_STARTUP_GOAL = 1.3
+#: The most a ``mything.Client`` call may cost, as a multiple of bare httpx's.
+CLIENT_GOAL = 1.1
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -186,6 +188,60 @@ def notes_table(section: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+def webhooks_table(section: dict[str, Any]) -> str:
+    """Deliveries per second with 1 and 4 workers, and how a burst is delivered."""
+    database = section["database"]
+    if section.get("postgresql_skipped"):
+        database += f"; PostgreSQL {section['postgresql_skipped']}"
+    rows = [
+        [
+            str(fleet["workers"]),
+            f"{fleet['seconds']:.2f}",
+            f"{fleet['per_second']:.0f}",
+            _ratio(fleet["ratio"]),
+            f"{fleet['startup_seconds']:.2f}",
+            f"{fleet['delivering_per_second']:.0f}",
+            _ratio(fleet["delivering_ratio"]),
+        ]
+        for fleet in section["throughput"]
+    ]
+    headers = ["workers", "s", "deliveries/s", "× 1 worker (range)", "start-up s"]
+    headers += ["deliveries/s delivering", "× 1 worker (delivering)"]
+    burst = section["burst"]
+    burst_row = [
+        f"{burst['events']:,}",
+        f"{burst['write_seconds']:.2f}",
+        f"{burst['writes_per_second']:.0f}",
+        f"{burst['drain_seconds']:.2f}",
+        f"{burst['lag_p50_ms']:.0f}",
+        f"{burst['lag_p99_ms']:.0f}",
+        f"{burst['lag_max_ms']:.0f}",
+    ]
+    burst_headers = ["events", "write s", "events/s", "drain s", "lag p50 ms"]
+    burst_headers += ["lag p99 ms", "lag max ms"]
+    return "\n\n".join(
+        [
+            f"{section['deliveries']:,} deliveries owed, then delivered ({database}):",
+            table(headers, rows),
+            f"A burst, {burst['workers']} idle workers waiting ({database}):",
+            table(burst_headers, [burst_row]),
+        ]
+    )
+
+
+def client_table(section: dict[str, Any]) -> str:
+    """Time per ``GET /me`` through ``mything.Client`` and through bare httpx."""
+    rows = [
+        [case["label"], f"{case['median_us']:.1f}", _ratio(case["ratio"])]
+        for case in section["cases"]
+    ]
+    headers = ["caller", "µs per call", f"× {section['baseline']} (range)"]
+    return (
+        f"`GET /me`, {section['calls']} calls a round over one kept-alive "
+        "connection to gunicorn (SQLite):\n\n" + table(headers, rows)
+    )
+
+
 def _case(section: dict[str, Any], key: str, workload: str) -> dict[str, Any] | None:
     for case in section["cases"]:
         if case["contender"] == key and case["workload"] == workload:
@@ -263,6 +319,7 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
             )
         )
     checks += notes_targets(results.get("notes"))
+    checks += client_targets(results.get("client"))
     return checks
 
 
@@ -308,6 +365,24 @@ def notes_targets(section: dict[str, Any] | None) -> list[tuple[str, str, bool |
     return checks
 
 
+def client_targets(
+    section: dict[str, Any] | None,
+) -> list[tuple[str, str, bool | None]]:
+    """Check what ``mything.Client`` costs against bare httpx."""
+    if section is None:
+        return []
+    goal = f"mything.Client GET /me ≤ {CLIENT_GOAL}× bare httpx"
+    ours = None if "skipped" in section else _case_of(section, "mything")
+    if ours is None:
+        return [(goal, "skipped", None)]
+    ratio = ours["ratio"]["median"]
+    return [(goal, f"{ratio:.2f}×", ratio <= CLIENT_GOAL)]
+
+
+def _case_of(section: dict[str, Any], key: str) -> dict[str, Any] | None:
+    return next((c for c in section["cases"] if c["contender"] == key), None)
+
+
 def targets_table(results: dict[str, Any]) -> str:
     """The goals, what was measured and whether each is met."""
     verdict = {True: "yes", False: "**no**", None: "not measured"}
@@ -321,6 +396,8 @@ SECTIONS = (
     ("depth", "Page cost at depth"),
     ("startup", "Cold start and footprint"),
     ("notes", "Notes endpoints: mything against the same written by hand"),
+    ("webhooks", "Webhook delivery: mything deliver workers, a receiver on loopback"),
+    ("client", "mything.Client: a call against the same with bare httpx"),
 )
 TABLES = {
     "inprocess": inprocess_table,
@@ -328,6 +405,8 @@ TABLES = {
     "depth": depth_table,
     "startup": startup_table,
     "notes": notes_table,
+    "webhooks": webhooks_table,
+    "client": client_table,
 }
 
 

@@ -4,7 +4,12 @@ The other sections compare frameworks on ``/add``, which touches no
 database. This one asks what mything's database endpoints cost against what
 a team would write itself, on the same tables and the same data: a page of
 20 notes, one note, and a new note, all authenticated with a bearer token.
-The hand-written versions are in :mod:`benchmarks.peers`:
+mything's organization has three webhooks subscribed to every event
+(:data:`HOOK_URLS`, which nothing delivers to: no worker runs), made before
+any timing, so a new note through mything also queues three deliveries, in
+the transaction that inserts the note and records its event. The
+hand-written versions are in :mod:`benchmarks.peers`, and insert the note
+and its tags alone:
 
 ``notes_flask_sqlalchemy``  Flask and SQLAlchemy Core as their documentation
                             teaches: the **baseline** every ratio is relative to;
@@ -53,7 +58,14 @@ from ..harness.servers import Target, load_in_rounds, server_env, serving, wrk_v
 from ..harness.servers import summarize as summarize_loads
 from ..harness.settings import Settings
 from ..harness.stats import paired_ratio
-from ..harness.tenant import SLUG, USER, Tenant, bench_config, make_tenant
+from ..harness.tenant import (
+    SLUG,
+    USER,
+    WEBHOOKS_ON_LOOPBACK,
+    Tenant,
+    bench_config,
+    make_tenant,
+)
 from ..harness.wsgi import Request, Timing, WSGIApp, call, time_requests
 from ..peers import notes_flask_sqlalchemy, notes_raw
 from .inprocess import LISTED_NOTES, NEW_NOTE, batch_size, timings
@@ -64,6 +76,9 @@ CREATE = "POST /orgs/<slug>/notes"
 PAGE_PATH = f"/orgs/{SLUG}/notes?limit=20"
 #: What a new note's answer must repeat of the request.
 NEW_NOTE_FIELDS = json.loads(NEW_NOTE)
+#: The organization's webhooks, subscribed to every event; port 9 (discard)
+#: on loopback, but no worker runs, so nothing is ever sent.
+HOOK_URLS = tuple(f"http://127.0.0.1:9/hook{number}" for number in (1, 2, 3))
 
 #: Gives every request its own token of ``tokens``, in turn. Sync workers
 #: refuse keep-alive, so each request is a connection of its own, and a
@@ -143,6 +158,15 @@ class Backend:
     scratch: Callable[[], contextlib.AbstractContextManager[str]]
 
 
+def make_notes_tenant(uri: str) -> Tenant:
+    """Return the section's tenant: 40 notes, and webhooks on every event."""
+    tenant = make_tenant(uri, notes_count=LISTED_NOTES, config=WEBHOOKS_ON_LOOPBACK)
+    user = tenant.thing.as_user(USER)
+    for url in HOOK_URLS:
+        user.create_webhook(SLUG, url=url, events=["*"])
+    return tenant
+
+
 def workloads(tenant: Tenant) -> dict[str, Request]:
     """Return the three workloads, authenticated as the benchmark user."""
     newest = tenant.thing.as_user(USER).notes(SLUG, limit=1)["items"][0]["id"]
@@ -207,7 +231,7 @@ def measure_database(
     name: str, uri: str, settings: Settings, log: Callable[[str], None]
 ) -> dict[str, Any]:
     """Time every implementation on every workload on one database, in rounds."""
-    tenant = make_tenant(uri, notes_count=LISTED_NOTES)
+    tenant = make_notes_tenant(uri)
     closers: list[Callable[[], None]] = []
     try:
         apps = {}
@@ -309,7 +333,7 @@ def run_http(
         scratch_database(postgresql) as uri,
         tempfile.TemporaryDirectory(prefix="mything-bench-") as scratch,
     ):
-        tenant = make_tenant(uri, notes_count=LISTED_NOTES)
+        tenant = make_notes_tenant(uri)
         try:
             extra = [
                 tenant.thing.create_token(USER) for _ in range(settings.http_tokens - 1)
@@ -349,7 +373,7 @@ def run_startup(settings: Settings, log: Callable[[str], None]) -> dict[str, Any
     """Start each implementation on a prepared SQLite file and answer one page."""
     with tempfile.TemporaryDirectory(prefix="mything-bench-") as scratch:
         uri = f"sqlite:///{Path(scratch) / 'startup.db'}"
-        tenant = make_tenant(uri, notes_count=LISTED_NOTES)
+        tenant = make_notes_tenant(uri)
         request = workloads(tenant)[PAGE]
         tenant.close()
         subjects = [
