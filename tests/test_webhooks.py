@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 
 import pytest
@@ -216,6 +217,31 @@ def test_a_rotated_secret_signs_beside_the_new_one_and_only_the_newest_two(
         verify_webhook(secret, request.headers, request.body)
     with pytest.raises(WebhookVerificationError):
         verify_webhook(first["secret"], request.headers, request.body)
+
+
+def test_a_rotation_while_a_delivery_is_in_flight_loses_nothing(thing, acme):
+    with Receiver(answer=slowly(0.5)) as receiver:
+        webhook = webhook_of(acme, receiver.url)
+        acme.create_note("acme", title="in flight")
+        attempts = []
+        worker = threading.Thread(target=lambda: attempts.append(thing.deliver_due()))
+        worker.start()
+        receiver.wait_for(1)
+        # The secret changes while the receiver holds the attempt.
+        rotated = acme.rotate_webhook_secret("acme", webhook["id"])["secret"]
+        worker.join(timeout=10)
+        assert not worker.is_alive() and attempts == [1]
+        acme.create_note("acme", title="after")
+        assert thing.deliver_due() == 1
+        in_flight, after = receiver.wait_for(2)
+
+    # The attempt in flight was signed with the secret it was claimed with;
+    # the next carries both, so a receiver that already switched verifies it.
+    verify_webhook(webhook["secret"], in_flight.headers, in_flight.body)
+    for secret in (webhook["secret"], rotated):
+        verify_webhook(secret, after.headers, after.body)
+    logged = acme.deliveries("acme", webhook["id"])["items"]
+    assert [d["status"] for d in logged] == ["succeeded", "succeeded"]
 
 
 def test_a_redirect_is_not_followed(thing, acme):
