@@ -18,9 +18,12 @@ import pytest
 import standardwebhooks
 from helpers.callers import make_caller
 from helpers.receiver import Receiver, endless, slowly, status
+from sqlalchemy import func, select
 
 from mything import ApiException, MyThing, WebhookVerificationError, verify_webhook
+from mything.db import get_database
 from mything.errors import ConfigError
+from mything.tables import webhook_deliveries, webhooks
 
 ACME = "/orgs/acme/webhooks"
 
@@ -534,3 +537,7 @@ def test_an_organization_goes_with_its_webhooks(thing, acme, receiver):
     acme.delete_organization("acme")
     assert thing.deliver_due() == 0
     assert receiver.received == []
+    with get_database(thing.flask_app).engine.connect() as connection:
+        for table in (webhooks, webhook_deliveries):
+            count = select(func.count()).select_from(table)
+            assert connection.execute(count).scalar() == 0, table.name

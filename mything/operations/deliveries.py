@@ -61,6 +61,7 @@ def message_body(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
+_INSERT_DELIVERIES = insert(_deliveries)
 _ENABLED_WEBHOOKS = select(webhooks.c.id, webhooks.c.events).where(
     webhooks.c.org_id == bindparam("org_id"), webhooks.c.enabled == true()
 )
@@ -82,7 +83,7 @@ def enqueue(event: dict[str, Any], *, org_id: int, delay: float) -> int:
         body = message_body(event)
         now = utcnow()
         db.execute(
-            insert(_deliveries),
+            _INSERT_DELIVERIES,
             [
                 new_delivery(webhook_id, event["id"], event["type"], body, now, delay)
                 for webhook_id in targets

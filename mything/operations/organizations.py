@@ -26,6 +26,8 @@ from ..tables import (
     organizations,
     users,
     utcnow,
+    webhook_deliveries,
+    webhooks,
 )
 from ..validators import is_valid
 from .events import Chain, record_event
@@ -228,9 +230,10 @@ def update_organization(user: User, slug: str, *, name: str) -> dict[str, Any]:
 def delete_organization(user: User, slug: str) -> None:
     """Delete an organization and everything in it (owners only).
 
-    Its notes and their tags, its invitations and its memberships go in the
-    same transaction, each by a statement of its own rather than by the
-    database's cascades, so that what goes is written here. The slug is
+    Its notes and their tags, its invitations, its webhooks with their
+    deliveries and its memberships go in the same transaction, each by a
+    statement of its own rather than by the database's cascades, so that
+    what goes is written here. The slug is
     free again afterwards. Its event is recorded first, while there is
     still an organization to describe; the ledger keeps it.
     """
@@ -247,6 +250,13 @@ def delete_organization(user: User, slug: str) -> None:
     db.execute(delete(note_tags).where(note_tags.c.note_id.in_(org_notes)))
     db.execute(delete(notes).where(notes.c.org_id == org.id))
     db.execute(delete(invitations).where(invitations.c.org_id == org.id))
+    org_webhooks = select(webhooks.c.id).where(webhooks.c.org_id == org.id)
+    db.execute(
+        delete(webhook_deliveries).where(
+            webhook_deliveries.c.webhook_id.in_(org_webhooks)
+        )
+    )
+    db.execute(delete(webhooks).where(webhooks.c.org_id == org.id))
     db.execute(delete(memberships).where(memberships.c.org_id == org.id))
     db.execute(delete(organizations).where(organizations.c.id == org.id))
 
