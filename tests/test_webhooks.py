@@ -17,12 +17,15 @@ import time
 import pytest
 import standardwebhooks
 from helpers.callers import make_caller
+from helpers.databases import ALL_DATABASES
 from helpers.receiver import Receiver, endless, slowly, status
 from sqlalchemy import func, select
 
 from mything import ApiException, MyThing, WebhookVerificationError, verify_webhook
 from mything.db import get_database
 from mything.errors import ConfigError
+from mything.operations.deliveries import message_body
+from mything.operations.events import verify_events
 from mything.tables import webhook_deliveries, webhooks
 
 ACME = "/orgs/acme/webhooks"
@@ -451,15 +454,20 @@ def test_the_python_api_answers_as_http_does(client, alice, acme, receiver):
 # From the ledger ------------------------------------------------------------
 
 
+@pytest.mark.databases(*ALL_DATABASES)
 def test_an_event_is_delivered_as_the_audit_log_shows_it(thing, acme, receiver):
+    # On PostgreSQL the ledger writes the payload and the chain's hash in
+    # SQL: they must be Python's text to the byte, whatever the characters.
     webhook = webhook_of(acme, receiver.url, events=["note.*"])
-    note = acme.create_note("acme", title="Plan")
+    note = acme.create_note("acme", title='Café ☕ "plan" \\ \u2028', tags=["é"])
     thing.deliver_due()
 
     (request,) = receiver.wait_for(1)
     event = verify_webhook(webhook["secret"], request.headers, request.body)
     logged = acme.iter_events("acme", type="note.*")
     assert event == next(logged)
+    assert request.body == message_body(event).encode()
+    assert thing.run(verify_events).broken is None
     assert event["type"] == "note.created"
     assert event["data"]["object"]["id"] == note["id"]
     assert request.headers["webhook-id"] == event["id"]
@@ -473,6 +481,8 @@ def test_only_subscribed_events_of_enabled_webhooks_are_owed(thing, acme, receiv
     everything = webhook_of(acme, receiver.url, events=["*"])
     disabled = webhook_of(acme, receiver.url, events=["*"])
     acme.update_webhook("acme", disabled["id"], enabled=False)
+    resource = webhook_of(acme, receiver.url, events=["note.*"])
+    other = webhook_of(acme, receiver.url, events=["member.role_changed"])
     note = acme.create_note("acme", title="Plan")
     acme.update_note("acme", note["id"], title="Final")
 
@@ -480,9 +490,13 @@ def test_only_subscribed_events_of_enabled_webhooks_are_owed(thing, acme, receiv
         return [d["event_type"] for d in acme.iter_deliveries("acme", webhook["id"])]
 
     assert owed(notes) == ["note.created"]
+    assert owed(resource) == ["note.updated", "note.created"]
+    assert owed(other) == []
     assert owed(everything) == [
         "note.updated",
         "note.created",
+        "webhook.created",  # other
+        "webhook.created",  # resource
         "webhook.updated",  # disabled, disabled
         "webhook.created",  # disabled, created
         "webhook.created",  # everything itself

@@ -3,9 +3,9 @@
 A delivery is created in the transaction of what it announces, so there is
 no message without its write and no write without its message: no job is
 queued before a commit that may not happen, and no broker can be down after
-it. :func:`enqueue` is called by the ledger for every event of an
-organization, and owes the event to each enabled webhook of the
-organization that subscribes to its type.
+it. The ledger owes each event of an organization to each enabled webhook
+of the organization that subscribes to its type, with one statement of
+:func:`owed_deliveries`.
 
 Workers, on any number of hosts, take turns through the database alone::
 
@@ -35,7 +35,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, bindparam, func, insert, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    FunctionElement,
+    Integer,
+    Row,
+    String,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.expression import FromClause
 
 from ..db import get_db
 from ..encoding import isoformat
@@ -50,46 +68,107 @@ ROTATION_OVERLAP = timedelta(hours=24)
 _deliveries = webhook_deliveries
 
 
-def subscribes(subscriptions: Sequence[str], event_type: str) -> bool:
-    """Say whether a webhook with ``subscriptions`` wants events of ``event_type``."""
-    resource = event_type.partition(".")[0] + ".*"
-    return any(entry in ("*", event_type, resource) for entry in subscriptions)
-
-
 def message_body(message: dict[str, Any]) -> str:
     """Return the JSON text sent for ``message``, compact, as UTF-8 goes on the wire."""
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
-_INSERT_DELIVERIES = insert(_deliveries)
-_ENABLED_WEBHOOKS = select(webhooks.c.id, webhooks.c.events).where(
-    webhooks.c.org_id == bindparam("org_id"), webhooks.c.enabled == true()
+class position_in(FunctionElement[int]):  # noqa: N801 (named as SQL functions are)
+    """``position_in(text, part)``: where ``part`` first starts in ``text``; 0: nowhere.
+
+    ``instr`` on SQLite and MySQL, ``strpos`` on PostgreSQL. Unlike ``LIKE``
+    with a bound pattern, which SQLite prepares again for every new value,
+    it needs no escaping and no new plan.
+    """
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(position_in)
+def _instr(element: position_in, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(position_in, "postgresql")
+def _strpos(element: position_in, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"strpos({compiler.process(element.clauses, **kw)})"
+
+
+#: The parameters of OWED_DELIVERIES that name a subscription, in the order
+#: of owed_parameters()'s entries.
+_ENTRIES = ("owed_every", "owed_type", "owed_resource")
+
+
+def _subscribed_entry(name: str) -> ColumnElement[bool]:
+    # The webhook's JSON list of subscriptions holds the entry :name, quoted.
+    found = position_in(webhooks.c.events, bindparam(name, type_=String()))
+    return found > literal_column("0")
+
+
+def owed_deliveries(payload: ColumnElement[str], *joined: FromClause) -> Insert:
+    """Return the statement that owes the event being recorded to webhooks.
+
+    It inserts a delivery of the event to each enabled webhook of
+    :owed_org that subscribes to it: whose list holds ``"*"``, the event's
+    type, or its resource's pattern (``"note.*"``). The delivery sends
+    ``payload``, which may use the columns of the ``joined`` tables. No
+    parameter is named after a column: with the ledger's, they make one
+    statement on PostgreSQL, where SQLAlchemy would take such a name for a
+    column to set.
+    """
+    owed = select(
+        webhooks.c.id,
+        bindparam("new_id", type_=_deliveries.c.event_id.type),
+        bindparam("new_type", type_=_deliveries.c.event_type.type),
+        payload,
+        literal_column("'pending'", _deliveries.c.status.type),
+        literal_column("0", _deliveries.c.attempts.type),
+        bindparam("owed_at", type_=_deliveries.c.created_at.type),
+        bindparam("owed_due", type_=_deliveries.c.next_attempt_at.type),
+    ).where(
+        webhooks.c.org_id == bindparam("owed_org"),
+        webhooks.c.enabled == true(),
+        or_(*(_subscribed_entry(name) for name in _ENTRIES)),
+    )
+    for table in joined:
+        owed = owed.join_from(webhooks, table, true())
+    columns = [
+        "webhook_id",
+        "event_id",
+        "event_type",
+        "payload",
+        "status",
+        "attempts",
+        "created_at",
+        "next_attempt_at",
+    ]
+    return insert(_deliveries).from_select(columns, owed)
+
+
+#: :func:`owed_deliveries` of the JSON text :owed_payload.
+OWED_DELIVERIES = owed_deliveries(
+    bindparam("owed_payload", type_=_deliveries.c.payload.type)
 )
 
 
-def enqueue(event: dict[str, Any], *, org_id: int, delay: float) -> int:
-    """Owe ``event`` to each enabled webhook of ``org_id`` that subscribes to it.
+def owed_parameters(
+    event: dict[str, Any], *, org_id: int, now: datetime, delay: float
+) -> dict[str, Any]:
+    """Return the parameters of :func:`owed_deliveries` for ``event`` of ``org_id``.
 
-    In the caller's transaction; the first attempt is due after ``delay``
-    seconds. Returns how many deliveries it created.
+    All but the payload's. The first attempt is due after ``delay`` seconds.
     """
-    db = get_db()
-    targets = [
-        row.id
-        for row in db.execute(_ENABLED_WEBHOOKS, {"org_id": org_id})
-        if subscribes(json.loads(row.events), event["type"])
-    ]
-    if targets:
-        body = message_body(event)
-        now = utcnow()
-        db.execute(
-            _INSERT_DELIVERIES,
-            [
-                new_delivery(webhook_id, event["id"], event["type"], body, now, delay)
-                for webhook_id in targets
-            ],
-        )
-    return len(targets)
+    event_type = event["type"]
+    entries = ("*", event_type, event_type.partition(".")[0] + ".*")
+    return {
+        "owed_org": org_id,
+        "new_id": event["id"],
+        "new_type": event_type,
+        "owed_at": now,
+        "owed_due": now + timedelta(seconds=delay),
+        **{name: f'"{entry}"' for name, entry in zip(_ENTRIES, entries, strict=True)},
+    }
 
 
 def new_delivery(

@@ -19,11 +19,15 @@ adding a row behind mything's back breaks the chain, and
 :func:`verify_events` names where.
 
 **Taking turns.** A chain's row in ``mything_event_chains`` holds its last
-sequence and hash. Recording an event first advances that row with an
-``UPDATE``, which locks it until the transaction ends: concurrent writers
+sequence and hash. Recording an event first reads that row and locks it
+until the transaction ends (``SELECT ... FOR UPDATE``): concurrent writers
 to one organization append one after the other (on SQLite, every writer
 already holds the database's write lock), and writers to different
-organizations never wait for each other.
+organizations never wait for each other. Then the event is inserted, the
+row moved to it, and the event owed to the webhooks (:func:`_append`). On
+PostgreSQL all of it is one statement, whose ``UPDATE`` of the row takes
+the lock and computes the hash in SQL (:func:`_append_on_postgresql`); a
+test checks that its hashes and payloads are Python's, byte for byte.
 
 **Retention.** :func:`purge_events` removes the events older than
 ``EVENTS_RETENTION_DAYS`` from the start of each chain, and keeps in the
@@ -44,6 +48,7 @@ import hashlib
 import json
 import logging
 import uuid
+from collections.abc import Callable, Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import timedelta
@@ -52,8 +57,12 @@ from typing import Any
 from flask import current_app, has_request_context, request
 from sqlalchemy import (
     ColumnElement,
+    FunctionElement,
     Row,
+    Select,
+    String,
     bindparam,
+    cast,
     delete,
     func,
     insert,
@@ -64,6 +73,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from ..config import settings
 from ..db import after_commit, get_db, inserted_id
@@ -78,7 +89,12 @@ from ..tables import (
     users,
     utcnow,
 )
-from .deliveries import enqueue
+from .deliveries import (
+    OWED_DELIVERIES,
+    message_body,
+    owed_deliveries,
+    owed_parameters,
+)
 from .users import User
 
 logger = logging.getLogger("mything")
@@ -121,38 +137,122 @@ def _of_owner(kind: str) -> ColumnElement[bool]:
 
 
 # Statements are built once, with bound parameters (see operations/notes.py).
+# An event's parameters are its columns' names after "new_": they also move
+# the chain's head and give the deliveries their event's id and type.
 _KINDS = ("org_id", "user_id")
-_HEAD = (event_chains.c.id, event_chains.c.sequence, event_chains.c.hash)
-_ADVANCE = {
-    kind: update(event_chains)
+#: The chain's head, locked until the transaction ends: FOR NO KEY UPDATE
+#: on PostgreSQL, FOR UPDATE on MySQL; on SQLite the writer already holds
+#: the database's write lock (BEGIN IMMEDIATE).
+_TAKE_HEAD = {
+    kind: select(event_chains.c.id, event_chains.c.sequence, event_chains.c.hash)
     .where(_of_owner(kind))
-    .values(sequence=event_chains.c.sequence + 1)
+    .with_for_update(key_share=True)
     for kind in _KINDS
 }
-_ADVANCE_RETURNING = {kind: _ADVANCE[kind].returning(*_HEAD) for kind in _KINDS}
-_READ_HEAD = {kind: select(*_HEAD).where(_of_owner(kind)) for kind in _KINDS}
-_SET_HASH = (
-    update(event_chains)
-    .where(event_chains.c.id == bindparam("chain_id"))
-    .values(hash=bindparam("new_hash"))
+_INSERT_EVENT = insert(events).values(
+    {c: bindparam(f"new_{c.name}", type_=c.type) for c in events.c}
 )
-_INSERT_EVENT = insert(events)
+_SET_HEAD = (
+    update(event_chains)
+    .where(event_chains.c.id == bindparam("new_chain_id"))
+    .values(sequence=bindparam("new_sequence"), hash=bindparam("new_hash"))
+)
 
 
-def _advance(db: Connection, chain: Chain) -> tuple[int, int, str]:
-    """Take the chain's next sequence; return its id, that sequence, the last hash.
+class sha256_hex(FunctionElement[str]):  # noqa: N801 (named as SQL functions are)
+    """``sha256_hex(text)``: the SHA-256 of ``text``'s UTF-8, in hex, on PostgreSQL."""
 
-    The ``UPDATE`` locks the chain's row until the transaction ends, so
-    the next writer to this chain waits here, then reads what this one
-    wrote. A chain's first event creates its row.
+    type = String()
+    inherit_cache = True
+
+
+@compiles(sha256_hex, "postgresql")
+def _sha256_hex(element: sha256_hex, compiler: SQLCompiler, **kw: Any) -> str:
+    text = compiler.process(element.clauses, **kw)
+    return f"encode(sha256(convert_to({text}, 'UTF8')), 'hex')"
+
+
+def _appending(kind: str, *, owed: bool) -> Select[Any]:
+    # PostgreSQL: one statement of data-modifying CTEs advances the chain's
+    # head and hashes the event there (see chain_hash), inserts the event,
+    # and owes it to the webhooks. Its result is the event's sequence; no
+    # row: the chain has no row yet. :new_before and :new_after are the
+    # event's canonical JSON around its sequence, :owed_before and
+    # :owed_after the payload's (see _around_sequence).
+    next_sequence = event_chains.c.sequence + 1
+    hashed = (
+        event_chains.c.hash
+        + bindparam("new_before", type_=String())
+        + cast(next_sequence, String())
+        + bindparam("new_after", type_=String())
+    )
+    head = (
+        update(event_chains)
+        .where(_of_owner(kind))
+        .values(sequence=next_sequence, hash=sha256_hex(hashed))
+        .returning(event_chains.c.id, event_chains.c.sequence, event_chains.c.hash)
+        .cte("head")
+    )
+    from_head = {
+        "chain_id": head.c.id,
+        "sequence": head.c.sequence,
+        "hash": head.c.hash,
+    }
+    new_event = insert(events).from_select(
+        [column.name for column in events.c],
+        select(
+            *(
+                from_head.get(c.name, bindparam(f"new_{c.name}", type_=c.type))
+                for c in events.c
+            )
+        ),
+    )
+    appended = select(head.c.sequence).add_cte(new_event.cte("new_event"))
+    if owed:
+        payload = (
+            bindparam("owed_before", type_=String())
+            + cast(head.c.sequence, String())
+            + bindparam("owed_after", type_=String())
+        )
+        appended = appended.add_cte(owed_deliveries(payload, head).cte("owed"))
+    return appended
+
+
+#: The statement that appends an event on PostgreSQL, by the kind of chain
+#: and whether the event may be owed to webhooks.
+_APPEND_ON_POSTGRESQL = {
+    (kind, owed): _appending(kind, owed=owed)
+    for kind in _KINDS
+    for owed in (False, True)
+}
+
+
+def _around_sequence(
+    dumps: Callable[[Any], str], event: dict[str, Any], keys: Iterable[str]
+) -> tuple[str, str]:
+    """Return ``dumps(event)``'s text before and after the sequence's value.
+
+    ``keys`` are the event's keys in the order ``dumps`` writes them, and
+    ``dumps`` writes compact JSON (no spaces).
     """
-    if db.dialect.update_returning:
-        head = db.execute(_ADVANCE_RETURNING[chain.kind], chain.owner).first()
-    else:
-        # MariaDB and MySQL have no UPDATE ... RETURNING.
-        head = None
-        if db.execute(_ADVANCE[chain.kind], chain.owner).rowcount:
-            head = db.execute(_READ_HEAD[chain.kind], chain.owner).first()
+    keys = list(keys)
+    at = keys.index("sequence")
+    before = dumps({key: event[key] for key in keys[:at]})
+    after = dumps({key: event[key] for key in keys[at + 1 :]})
+    return (
+        (before[:-1] + "," if len(before) > 2 else "{") + '"sequence":',
+        ("," + after[1:]) if len(after) > 2 else "}",
+    )
+
+
+def _take_turn(db: Connection, chain: Chain) -> tuple[int, int, str]:
+    """Lock the chain's head; return the chain's id, last sequence and hash.
+
+    The lock holds until the transaction ends, so the next writer to this
+    chain waits here, then reads what this one wrote. A chain's first event
+    creates its row.
+    """
+    head = db.execute(_TAKE_HEAD[chain.kind], chain.owner).first()
     if head is not None:
         return head.id, head.sequence, head.hash
     try:
@@ -162,14 +262,14 @@ def _advance(db: Connection, chain: Chain) -> tuple[int, int, str]:
             new_chain = insert(event_chains).values(
                 org_id=chain.org_id,
                 user_id=chain.user_id,
-                sequence=1,
+                sequence=0,
                 hash=GENESIS_HASH,
                 purged_sequence=0,
                 purged_hash=GENESIS_HASH,
             )
-            return inserted_id(db.execute(new_chain)), 1, GENESIS_HASH
+            return inserted_id(db.execute(new_chain)), 0, GENESIS_HASH
     except IntegrityError:
-        return _advance(db, chain)
+        return _take_turn(db, chain)
 
 
 def record_event(
@@ -191,14 +291,13 @@ def record_event(
     is sent before this returns, and may veto the write by raising.
     """
     db = get_db()
-    chain_id, sequence, previous = _advance(db, chain)
     now = utcnow()
     data: dict[str, Any] = {"object": obj}
     if changes is not None:
         data["changes"] = changes
     event = {
         "id": uuid.uuid4().hex,
-        "sequence": sequence,
+        "sequence": 0,  # the chain's next, known once its turn is taken
         "type": event_type,
         "organization": organization,
         "actor": None if actor is None else actor.name,
@@ -206,26 +305,62 @@ def record_event(
         "request_id": request_id(request.environ) if has_request_context() else None,
         "data": data,
     }
-    digest = chain_hash(previous, event)
-    db.execute(
-        _INSERT_EVENT,
-        {
-            **event,
-            "chain_id": chain_id,
-            "at": now,
-            "data": canonical_json(data),
-            "hash": digest,
-        },
-    )
-    db.execute(_SET_HASH, {"chain_id": chain_id, "new_hash": digest})
+    row = {**event, "at": now, "data": canonical_json(data)}
+    parameters = {f"new_{name}": value for name, value in row.items()}
     if chain.org_id is not None:
         # The webhooks' deliveries, in the same transaction as the event.
         delay = settings().webhook_retry_schedule[0]
-        enqueue(event, org_id=chain.org_id, delay=delay)
+        parameters |= owed_parameters(event, org_id=chain.org_id, now=now, delay=delay)
+    if db.dialect.name == "postgresql":
+        event["sequence"] = _append_on_postgresql(db, chain, event, parameters)
+    else:
+        _append(db, chain, event, parameters)
     sender = _sender()
     event_recorded.send(sender, event=event)
     after_commit(lambda: _announce(sender, event))
     return event
+
+
+def _append(
+    db: Connection, chain: Chain, event: dict[str, Any], parameters: dict[str, Any]
+) -> None:
+    """Append ``event`` to ``chain``: take its turn, insert it, owe it to webhooks."""
+    chain_id, last_sequence, previous = _take_turn(db, chain)
+    event["sequence"] = last_sequence + 1
+    parameters |= {
+        "new_chain_id": chain_id,
+        "new_sequence": event["sequence"],
+        "new_hash": chain_hash(previous, event),
+    }
+    db.execute(_INSERT_EVENT, parameters)
+    db.execute(_SET_HEAD, parameters)
+    if chain.org_id is not None:
+        parameters["owed_payload"] = message_body(event)
+        db.execute(OWED_DELIVERIES, parameters)
+
+
+def _append_on_postgresql(
+    db: Connection, chain: Chain, event: dict[str, Any], parameters: dict[str, Any]
+) -> int:
+    """Do what :func:`_append` does in one statement; return the event's sequence."""
+    # PERF: benchmarks/findings.md#ledger-statements. One round trip instead
+    # of four, where each costs more than the rest of recording the event.
+    parameters |= chain.owner
+    parameters["new_before"], parameters["new_after"] = _around_sequence(
+        canonical_json, event, sorted(event)
+    )
+    owed = chain.org_id is not None
+    if owed:
+        parameters["owed_before"], parameters["owed_after"] = _around_sequence(
+            message_body, event, event
+        )
+    statement = _APPEND_ON_POSTGRESQL[chain.kind, owed]
+    sequence = db.execute(statement, parameters).scalar()
+    if sequence is None:
+        # The chain's first event: create its row, then take the turn.
+        _take_turn(db, chain)
+        sequence = db.execute(statement, parameters).scalar_one()
+    return int(sequence)
 
 
 def _sender() -> Any:
