@@ -119,6 +119,7 @@ NOTES_WORKLOADS = {
     "GET /orgs/<slug>/notes?limit=20",
     "GET /orgs/<slug>/notes/<id>",
     "POST /orgs/<slug>/notes",
+    "POST /orgs/<quiet>/notes",
 }
 NOTES_APPS = {"mything", "flask_sqlalchemy", "raw"}
 

@@ -119,14 +119,16 @@ a connection per request and a transaction for the write, `text()` with
 bound parameters, `jsonify`), which every ratio here is relative to, and a
 **raw** WSGI function on the driver (`sqlite3`, psycopg or PyMySQL, one
 connection per thread, `json.dumps`) as the floor. Each answers a page of
-20 notes (with tags and author, from 40 notes), one note, and a new note;
-each request is authenticated by a bearer token looked up by its SHA-256,
-and membership of the organization is checked by a query. mything's
+20 notes (with tags and author, from 40 notes), one note, and a new note
+in each of two organizations; each request is authenticated by a bearer
+token looked up by its SHA-256, and membership of the organization is
+checked by a query. Each new note through mything records its event in
+the audit log, as every write does, in the note's transaction. The first
 organization has three webhooks subscribed to every event (to
 `http://127.0.0.1:9/hook1` to `hook3`; no worker runs, so nothing is
-delivered), so each new note through mything records its event in the
-audit log, as every write does, and queues three webhook deliveries, all in
-the note's transaction; the hand-written endpoints insert the note and its
+delivered), so there the new note also queues three webhook deliveries in
+that transaction; the second (`<quiet>`) has none, so there the new note
+costs its event alone. The hand-written endpoints insert the note and its
 tags alone. Before timing,
 mything's JSON for the page and the note must equal both baselines' (the
 cursor aside: the hand-written ones give the last id).

@@ -27,6 +27,7 @@ NOTES_GOALS = (
     ("GET /orgs/<slug>/notes?limit=20", "page", 0.8),
     ("GET /orgs/<slug>/notes/<id>", "GET one note", 0.8),
     ("POST /orgs/<slug>/notes", "POST a note with 3 webhooks", 1.0),
+    ("POST /orgs/<quiet>/notes", "POST a note with its event, no webhook", 1.0),
 )
 NOTES_GOAL_DATABASES = (("sqlite", "SQLite"), ("postgresql", "PostgreSQL"))
 #: Over HTTP, the least mything's page throughput may be, as a multiple.
