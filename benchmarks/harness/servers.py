@@ -27,7 +27,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,8 +155,19 @@ def start_server(target: Target, env: dict[str, str], logs: Path) -> Server:
         "warning",
         target.wsgi_spec,
     ]
+    process = start_in_group(command, env, log_file)
+    return Server(target, process, f"http://127.0.0.1:{port}", log_file)
+
+
+def start_in_group(
+    command: Sequence[str], env: dict[str, str], log_file: Path
+) -> subprocess.Popen:
+    """Start ``command`` from the project's root in a new process group.
+
+    Its output and errors go to ``log_file``; :func:`stop_group` stops it.
+    """
     with log_file.open("wb") as output:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             command,
             cwd=ROOT,
             env=env,
@@ -164,7 +175,6 @@ def start_server(target: Target, env: dict[str, str], logs: Path) -> Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    return Server(target, process, f"http://127.0.0.1:{port}", log_file)
 
 
 def wait_until_serving(server: Server) -> None:

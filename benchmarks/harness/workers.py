@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .servers import ROOT, server_env, stop_group
+from .servers import server_env, start_in_group, stop_group
 
 #: One worker: one process making one attempt at a time.
 COMMAND = (sys.executable, "-m", "mything", "deliver", "--concurrency", "1")
@@ -61,16 +61,7 @@ def worker_env(scratch: Path, database_uri: str) -> dict[str, str]:
 
 def start_worker(env: dict[str, str], log_file: Path) -> DeliveryWorker:
     """Start one worker in a new process group, logging to ``log_file``."""
-    with log_file.open("wb") as output:
-        process = subprocess.Popen(
-            COMMAND,
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return DeliveryWorker(process, log_file)
+    return DeliveryWorker(start_in_group(COMMAND, env, log_file), log_file)
 
 
 @contextlib.contextmanager

@@ -233,9 +233,9 @@ def delete_organization(user: User, slug: str) -> None:
     Its notes and their tags, its invitations, its webhooks with their
     deliveries and its memberships go in the same transaction, each by a
     statement of its own rather than by the database's cascades, so that
-    what goes is written here. The slug is
-    free again afterwards. Its event is recorded first, while there is
-    still an organization to describe; the ledger keeps it.
+    what goes is written here. The slug is free again afterwards. Its event
+    is recorded first, while there is still an organization to describe;
+    the ledger keeps it.
     """
     org = lock_organization(user, slug)
     require_owner(org)
