@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import request
 
@@ -53,21 +53,24 @@ from .operations.users import User
 from .schemas import HOST_USER_NAME
 from .validators import is_valid
 
+if TYPE_CHECKING:
+    from .wrappers import ApiRequest
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def identify() -> None:
-    """Find out who makes the current request; keep it as ``request.caller``.
+def identify(req: ApiRequest) -> None:
+    """Find out who makes the request ``req``; keep it as ``req.caller``.
 
-    At most one query. Credentials that fail leave ``request.caller``
-    ``None`` and keep the 401 they earned as ``request.credential_error``,
-    for :func:`refuse_bad_credentials`; no credentials at all are neither.
+    At most one query. Credentials that fail leave ``req.caller`` ``None``
+    and keep the 401 they earned as ``req.credential_error``, for
+    :func:`refuse_bad_credentials`; no credentials at all are neither.
     """
-    environ = request.environ
+    environ = req.environ
     try:
-        request.caller = _bearer_user(environ) or _remote_user(environ)
+        req.caller = _bearer_user(environ) or _remote_user(environ)
     except Unauthorized as refusal:
-        request.credential_error = refusal
+        req.credential_error = refusal
 
 
 def _remote_user(environ: dict[str, Any]) -> User | None:
@@ -93,16 +96,16 @@ def _bearer_user(environ: dict[str, Any]) -> User | None:
     return tokens.authenticate_token(token)
 
 
-def refuse_bad_credentials(*, read_only: bool) -> None:
+def refuse_bad_credentials(req: ApiRequest, *, read_only: bool) -> None:
     """Refuse a request whose credentials failed, or whose token may not do this.
 
     A request without credentials passes: its view decides whether it
     needs a caller. ``read_only`` says whether the request's method changes
     nothing, all that a ``read`` token may do.
     """
-    if request.credential_error is not None:
-        raise request.credential_error
-    caller = request.caller
+    if req.credential_error is not None:
+        raise req.credential_error
+    caller = req.caller
     if isinstance(caller, tokens.TokenUser) and caller.scope == "read":
         if not read_only:
             raise InsufficientScope()

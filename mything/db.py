@@ -451,9 +451,11 @@ class Resources:
 
 
 def _resources() -> Resources:
-    resources: Resources | None = g.get("mything")
+    # PERF: benchmarks/findings.md#proxies-looked-up-once
+    context_globals = g._get_current_object()  # type: ignore[attr-defined]
+    resources: Resources | None = context_globals.get("mything")
     if resources is None:
-        resources = g.mything = Resources()
+        resources = context_globals.mything = Resources()
     return resources
 
 

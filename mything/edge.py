@@ -41,20 +41,21 @@ if TYPE_CHECKING:
 
     from .cors import CorsPolicy
     from .ratelimit import RateLimiter
+    from .wrappers import ApiRequest
 
 #: The methods that change nothing (RFC 9110, section 9.2.1): a ``read``
 #: token may use them, and their requests get a connection that only reads.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def is_public(endpoint: str | None) -> bool:
+def is_public(app: Flask, endpoint: str | None) -> bool:
     """Return whether the view of ``endpoint`` is :func:`~mything.endpoints.public`.
 
     Public views answer everyone alike: no credentials are looked at, no
     limit is charged. A liveness probe must not need the database to check
     a token.
     """
-    view = current_app.view_functions.get(endpoint or "")
+    view = app.view_functions.get(endpoint or "")
     return view is not None and endpoint_of(view).public
 
 
@@ -65,33 +66,37 @@ def check_request() -> ApiResult | None:
     to its 404); returning a result answers without the view; raising an
     :class:`~mything.errors.ApiException` answers with that error.
     """
-    if isinstance(request.routing_exception, SecurityError):
+    # PERF: the request and the app are looked up once and handed on
+    # (benchmarks/findings.md#proxies-looked-up-once).
+    req: ApiRequest = request._get_current_object()  # type: ignore[attr-defined]
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if isinstance(req.routing_exception, SecurityError):
         # Flask found the Host untrusted (TRUSTED_HOSTS) before routing:
         # refuse it before a token is looked up or a count charged.
-        raise request.routing_exception
-    if request.method in SAFE_METHODS:
+        raise req.routing_exception
+    read_only = req.method in SAFE_METHODS
+    if read_only:
         db.read_only()
-    if is_public(request.endpoint):
+    if is_public(app, req.endpoint):
         return None
-    extensions = current_app.extensions
-    cors: CorsPolicy | None = extensions.get("mything.cors")
-    limiter: RateLimiter | None = extensions.get("mything.ratelimit")
-    if is_preflight(request):
+    cors: CorsPolicy | None = app.extensions.get("mything.cors")
+    limiter: RateLimiter | None = app.extensions.get("mything.ratelimit")
+    if is_preflight(req):
         if cors is not None:
             return cors.answer_preflight()
         # No CORS: an OPTIONS like any other, whose credentials (a browser
         # sends none on a preflight) are not worth a query.
         if limiter is not None:
-            limiter.charge()
+            limiter.charge(req)
         return None
     if limiter is not None:
-        limiter.refuse_failing_address()
+        limiter.refuse_failing_address(req)
         # Charged to what it presents, before anyone looks that up.
-        limiter.charge()
-    auth.identify()
+        limiter.charge(req)
+    auth.identify(req)
     if limiter is not None:
-        limiter.charge_caller()
-    auth.refuse_bad_credentials(read_only=request.method in SAFE_METHODS)
+        limiter.charge_caller(req)
+    auth.refuse_bad_credentials(req, read_only=read_only)
     return None
 
 

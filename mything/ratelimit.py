@@ -61,7 +61,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app, request
+from flask import current_app
 from limits import RateLimitItem, parse_many
 from limits.errors import ConfigurationError, StorageError
 from limits.storage import Storage, storage_from_string
@@ -73,7 +73,9 @@ from .errors import ConfigError, RateLimited
 from .operations.tokens import TokenUser
 
 if TYPE_CHECKING:
-    from flask import Flask
+    from flask import Flask, Request
+
+    from .wrappers import ApiRequest
 
 # How long a request may wait for Redis before the limit is skipped.
 STORAGE_TIMEOUT = 0.5
@@ -190,43 +192,43 @@ class RateLimiter:
         self._policy = f'"default";q={item.amount};w={seconds}'
         self._last_warning = 0.0
 
-    def charge(self) -> None:
-        """Charge the current request to its caller; raise a 429 past the limit.
+    def charge(self, req: ApiRequest) -> None:
+        """Charge the request ``req`` to its caller; raise a 429 past the limit.
 
         Called by the edge before anyone looks the credentials up, when the
         request is charged to what it presents, and again for a token's user
         (:meth:`charge_caller`). The request keeps its rate limit headers,
         for its response.
         """
-        request.rate_limit_headers = self.hit(self._stored(caller_key())) or ()
+        req.rate_limit_headers = self.hit(self._stored(caller_key(req))) or ()
 
-    def charge_caller(self) -> None:
+    def charge_caller(self, req: ApiRequest) -> None:
         """Charge the request to the user its token belongs to, or count its failure.
 
         Called by the edge once the credentials were looked up, after
         :meth:`charge` charged what they were before anyone knew.
         """
-        if isinstance(request.caller, TokenUser):
-            self.charge()
-        elif request.credential_error is not None:
-            self._quietly(self.window.hit, self._stored(failure_key()))
+        if isinstance(req.caller, TokenUser):
+            self.charge(req)
+        elif req.credential_error is not None:
+            self._quietly(self.window.hit, self._stored(failure_key(req)))
 
-    def refuse_failing_address(self) -> None:
+    def refuse_failing_address(self, req: ApiRequest) -> None:
         """Refuse (429) bearer credentials from an address that failed too often.
 
         Called by the edge before any lookup. An address is failing once its
         credentials failed ``RATELIMIT`` times in the window.
         """
-        if "HTTP_AUTHORIZATION" not in request.environ:
+        if "HTTP_AUTHORIZATION" not in req.environ:
             return
-        seen = self._quietly(self.window.peek, self._stored(failure_key()))
+        seen = self._quietly(self.window.peek, self._stored(failure_key(req)))
         if seen is not None and not seen[0]:
             raise _refusal(seen[1])
 
-    def count_failed_scrape(self) -> None:
+    def count_failed_scrape(self, req: Request) -> None:
         """Count a wrong ``METRICS_TOKEN``; past :data:`METRICS_FAILURES`, a 429."""
         counted = self._quietly(
-            self.metrics_failures.hit, self._stored(f"metrics:{address_key()}")
+            self.metrics_failures.hit, self._stored(f"metrics:{address_key(req)}")
         )
         if counted is not None and not counted[0]:
             raise _refusal(counted[2])
@@ -314,39 +316,39 @@ def _connect(storage_uri: str, key_prefix: str) -> Storage:
     return storage
 
 
-def caller_key() -> str:
-    """Return what the current request is counted against."""
-    caller = request.caller
+def caller_key(req: ApiRequest) -> str:
+    """Return what the request ``req`` is counted against."""
+    caller = req.caller
     if caller is not None:
         return f"user:{caller.id}"
-    return credential_key()
+    return credential_key(req)
 
 
-def credential_key() -> str:
+def credential_key(req: ApiRequest) -> str:
     """Return the key of the credentials a request presents, before any lookup.
 
     A hash of its bearer token, the user name a trusted host sets in
     ``REMOTE_USER`` (hashed too: it may be long), or else its address.
     Neither is trusted yet: a made-up token only gets a count of its own.
     """
-    environ = request.environ
+    environ = req.environ
     name = environ.get("REMOTE_USER")
     if name and settings().trust_remote_user:
         return "remote:" + _digest(name)
     scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() == "bearer" and token:
         return "token:" + _digest(token)
-    return address_key()
+    return address_key(req)
 
 
-def address_key() -> str:
-    """Return the key of the request's client address."""
-    return f"addr:{request.remote_addr or 'unknown'}"
+def address_key(req: Request) -> str:
+    """Return the key of the client address of ``req``."""
+    return f"addr:{req.remote_addr or 'unknown'}"
 
 
-def failure_key() -> str:
-    """Return the key that counts the failed credentials of the request's address."""
-    return f"failed:{address_key()}"
+def failure_key(req: Request) -> str:
+    """Return the key that counts the failed credentials of the address of ``req``."""
+    return f"failed:{address_key(req)}"
 
 
 def _digest(text: str) -> str:

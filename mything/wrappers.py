@@ -7,13 +7,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from functools import cached_property
 from typing import IO, TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from flask import Request, Response
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
+from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream, get_input_stream
 
 from .errors import ApiException, MalformedBody, PayloadTooLarge

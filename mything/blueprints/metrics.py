@@ -37,7 +37,7 @@ def scrape() -> Response:
         limiter = current_app.extensions.get("mything.ratelimit")
         if limiter is not None:
             # Guesses are limited per address; the right token never is.
-            limiter.count_failed_scrape()
+            limiter.count_failed_scrape(request)
         raise Unauthorized("A valid metrics token is required.")
     metrics = current_app.extensions["mything.metrics"]
     try:
