@@ -390,8 +390,18 @@ def _sqlite_setup(busy_ms: int) -> Any:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
+        # What PostgreSQL computes with encode(sha256(...)): the ledger's
+        # UPDATE of a chain's head hashes the event in SQL on both.
+        dbapi_connection.create_function(
+            "mything_sha256_hex", 1, sha256_hex, deterministic=True
+        )
 
     return setup
+
+
+def sha256_hex(text: str) -> str:
+    """Return the SHA-256 of ``text``'s UTF-8, in hex."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _writer(engine: Engine) -> Engine:

@@ -27,7 +27,10 @@ organizations never wait for each other. Then the event is inserted, the
 row moved to it, and the event owed to the webhooks (:func:`_append`). On
 PostgreSQL all of it is one statement, whose ``UPDATE`` of the row takes
 the lock and computes the hash in SQL (:func:`_append_on_postgresql`); a
-test checks that its hashes and payloads are Python's, byte for byte.
+test checks that its hashes and payloads are Python's, byte for byte. On
+SQLite the same ``UPDATE ... RETURNING`` moves the row first, hashing with
+a function registered on each connection (:func:`_advance_head`), and the
+event and its deliveries follow: three statements. MySQL hashes in Python.
 
 **Retention.** :func:`purge_events` removes the events older than
 ``EVENTS_RETENTION_DAYS`` from the start of each chain, and keeps in the
@@ -44,7 +47,6 @@ for a write that did not happen.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import uuid
@@ -75,9 +77,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import Update
 
 from ..config import settings
-from ..db import after_commit, get_db, inserted_id
+from ..db import after_commit, get_db, inserted_id, sha256_hex
 from ..encoding import isoformat
 from ..requestid import request_id
 from ..signals import event_committed, event_recorded
@@ -128,7 +131,7 @@ def canonical_json(value: Any) -> str:
 
 def chain_hash(previous: str, event: dict[str, Any]) -> str:
     """Return the hash of ``event``: SHA-256 of ``previous`` and its canonical JSON."""
-    return hashlib.sha256((previous + canonical_json(event)).encode()).hexdigest()
+    return sha256_hex(previous + canonical_json(event))
 
 
 def _of_owner(kind: str) -> ColumnElement[bool]:
@@ -159,26 +162,36 @@ _SET_HEAD = (
 )
 
 
-class sha256_hex(FunctionElement[str]):  # noqa: N801 (named as SQL functions are)
-    """``sha256_hex(text)``: the SHA-256 of ``text``'s UTF-8, in hex, on PostgreSQL."""
+class sql_sha256_hex(FunctionElement[str]):  # noqa: N801 (named as SQL functions are)
+    """``sql_sha256_hex(text)``: the SHA-256 of ``text``'s UTF-8, in hex, in SQL.
+
+    Elsewhere than on PostgreSQL, a function that :mod:`mything.db`
+    registers on each SQLite connection (MySQL, which has none, hashes in
+    Python).
+    """
 
     type = String()
     inherit_cache = True
 
 
-@compiles(sha256_hex, "postgresql")
-def _sha256_hex(element: sha256_hex, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(sql_sha256_hex, "postgresql")
+def _sha256_hex(element: sql_sha256_hex, compiler: SQLCompiler, **kw: Any) -> str:
     text = compiler.process(element.clauses, **kw)
     return f"encode(sha256(convert_to({text}, 'UTF8')), 'hex')"
 
 
-def _appending(kind: str, *, owed: bool) -> Select[Any]:
-    # PostgreSQL: one statement of data-modifying CTEs advances the chain's
-    # head and hashes the event there (see chain_hash), inserts the event,
-    # and owes it to the webhooks. Its result is the event's sequence; no
-    # row: the chain has no row yet. :new_before and :new_after are the
-    # event's canonical JSON around its sequence, :owed_before and
-    # :owed_after the payload's (see _around_sequence).
+@compiles(sql_sha256_hex)
+def _sha256_hex_registered(
+    element: sql_sha256_hex, compiler: SQLCompiler, **kw: Any
+) -> str:
+    return f"mything_sha256_hex({compiler.process(element.clauses, **kw)})"
+
+
+def _advancing(kind: str) -> Update:
+    # Moves the chain's head to the next event, hashed in SQL (see
+    # chain_hash), and returns it; the UPDATE takes the row's lock. No row:
+    # the chain has no row yet. :new_before and :new_after are the event's
+    # canonical JSON around its sequence (see _around_sequence).
     next_sequence = event_chains.c.sequence + 1
     hashed = (
         event_chains.c.hash
@@ -186,13 +199,25 @@ def _appending(kind: str, *, owed: bool) -> Select[Any]:
         + cast(next_sequence, String())
         + bindparam("new_after", type_=String())
     )
-    head = (
+    return (
         update(event_chains)
         .where(_of_owner(kind))
-        .values(sequence=next_sequence, hash=sha256_hex(hashed))
+        .values(sequence=next_sequence, hash=sql_sha256_hex(hashed))
         .returning(event_chains.c.id, event_chains.c.sequence, event_chains.c.hash)
-        .cte("head")
     )
+
+
+#: The statement that moves a chain's head on SQLite, by the kind of chain.
+_ADVANCE_HEAD = {kind: _advancing(kind) for kind in _KINDS}
+
+
+def _appending(kind: str, *, owed: bool) -> Select[Any]:
+    # PostgreSQL: one statement of data-modifying CTEs advances the chain's
+    # head (_advancing), inserts the event, and owes it to the webhooks. Its
+    # result is the event's sequence; no row: the chain has no row yet.
+    # :owed_before and :owed_after are the payload's text around the
+    # sequence (see _around_sequence).
+    head = _ADVANCE_HEAD[kind].cte("head")
     from_head = {
         "chain_id": head.c.id,
         "sequence": head.c.sequence,
@@ -324,19 +349,51 @@ def record_event(
 def _append(
     db: Connection, chain: Chain, event: dict[str, Any], parameters: dict[str, Any]
 ) -> None:
-    """Append ``event`` to ``chain``: take its turn, insert it, owe it to webhooks."""
-    chain_id, last_sequence, previous = _take_turn(db, chain)
-    event["sequence"] = last_sequence + 1
+    """Append ``event`` to ``chain``: move its head, insert it, owe it to webhooks."""
+    on_sqlite = db.dialect.name == "sqlite"
+    if on_sqlite:
+        chain_id, event["sequence"], hashed = _advance_head(
+            db, chain, event, parameters
+        )
+    else:
+        chain_id, last_sequence, previous = _take_turn(db, chain)
+        event["sequence"] = last_sequence + 1
+        hashed = chain_hash(previous, event)
     parameters |= {
         "new_chain_id": chain_id,
         "new_sequence": event["sequence"],
-        "new_hash": chain_hash(previous, event),
+        "new_hash": hashed,
     }
     db.execute(_INSERT_EVENT, parameters)
-    db.execute(_SET_HEAD, parameters)
+    if not on_sqlite:
+        # Where the turn was taken with SELECT ... FOR UPDATE: move the head.
+        db.execute(_SET_HEAD, parameters)
     if chain.org_id is not None:
         parameters["owed_payload"] = message_body(event)
         db.execute(OWED_DELIVERIES, parameters)
+
+
+def _advance_head(
+    db: Connection, chain: Chain, event: dict[str, Any], parameters: dict[str, Any]
+) -> tuple[int, int, str]:
+    """Move ``chain``'s head to ``event``; return the chain's id, sequence and hash.
+
+    One statement on SQLite, where the writer holds the database's write
+    lock already and the hash is computed in SQL: no ``SELECT`` first.
+    """
+    # PERF: benchmarks/findings.md#ledger-statements. One statement instead
+    # of reading the head and writing it back.
+    parameters |= chain.owner
+    parameters["new_before"], parameters["new_after"] = _around_sequence(
+        canonical_json, event, sorted(event)
+    )
+    statement = _ADVANCE_HEAD[chain.kind]
+    head = db.execute(statement, parameters).first()
+    if head is None:
+        # The chain's first event: create its row, then advance it.
+        _take_turn(db, chain)
+        head = db.execute(statement, parameters).one()
+    return head.id, head.sequence, head.hash
 
 
 def _append_on_postgresql(
