@@ -29,7 +29,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from itsdangerous import BadData, URLSafeSerializer
+from itsdangerous import BadData, Serializer, URLSafeSerializer
+from itsdangerous.encoding import base64_encode
 from sqlalchemy import ColumnElement, Row, Select, bindparam
 
 from .config import settings
@@ -120,6 +121,12 @@ def within_budget(items: list[dict[str, Any]], size: int) -> int:
     its comma; at least one item fits, whatever its size.
     """
     budget = settings().max_page_bytes - PAGE_ENVELOPE
+    # PERF: benchmarks/findings.md#a-page-measured-whole. A page nearly
+    # always fits: one serialization of it instead of one per item. Its
+    # length is the items', their commas and its brackets: one byte more
+    # than the sum below, so a page that fits here fits there.
+    if len(dumps(items[:size])) <= budget:
+        return size
     used = 0
     for count, item in enumerate(items[:size]):
         used += len(dumps(item)) + 1
@@ -193,7 +200,31 @@ def _serializer() -> URLSafeSerializer:
     return _serializer_for(get_database().setting("cursor_secret"))
 
 
+class CursorSerializer(URLSafeSerializer):
+    """itsdangerous's URL-safe serializer, which compresses only what zlib can shrink.
+
+    Its own version tries ``zlib.compress`` on every payload, and a cursor's
+    is a few dozen bytes that zlib never makes shorter: ~5 µs for nothing on
+    every page. A payload of up to :data:`COMPRESSED_FROM` bytes is sent as
+    it is, which is what itsdangerous sends whenever compressing does not
+    help; it reads both the same way.
+    """
+
+    # PERF: benchmarks/findings.md#a-page-measured-whole
+
+    def dump_payload(self, obj: Any) -> bytes:
+        payload = Serializer.dump_payload(self, obj)
+        if len(payload) <= COMPRESSED_FROM:
+            return base64_encode(payload)
+        return super().dump_payload(obj)
+
+
+#: Payloads of up to this many bytes are never compressed: even so,
+#: their cursor is far below :data:`MAX_CURSOR_LENGTH`.
+COMPRESSED_FROM = 128
+
+
 @functools.lru_cache(maxsize=16)
 def _serializer_for(secret: str) -> URLSafeSerializer:
     # One per database secret: building one derives its key again.
-    return URLSafeSerializer(secret, salt="mything.cursor")
+    return CursorSerializer(secret, salt="mything.cursor")
