@@ -39,8 +39,10 @@ from .encoding import dumps
 from .errors import ValidationError
 from .tables import MAX_ID
 
-#: The longest cursor accepted; the ones issued are far shorter.
-MAX_CURSOR_LENGTH = 512
+#: The longest cursor accepted. The longest issued continues a list of
+#: members after a host's user name of 254 characters of 4 UTF-8 bytes
+#: each: at most about 1,440 characters (a test checks it).
+MAX_CURSOR_LENGTH = 2048
 #: The characters of a cursor, as a regular expression character class:
 #: itsdangerous's URL-safe base64 payload and signature, joined by a dot.
 CURSOR_ALPHABET = "A-Za-z0-9_.-"
@@ -201,17 +203,25 @@ def _serializer() -> URLSafeSerializer:
 
 
 class CursorSerializer(URLSafeSerializer):
-    """itsdangerous's URL-safe serializer, which compresses only what zlib can shrink.
+    """itsdangerous's URL-safe serializer, for cursors.
 
-    Its own version tries ``zlib.compress`` on every payload, and a cursor's
-    is a few dozen bytes that zlib never makes shorter: ~5 µs for nothing on
-    every page. A payload of up to :data:`COMPRESSED_FROM` bytes is sent as
-    it is, which is what itsdangerous sends whenever compressing does not
-    help; it reads both the same way.
+    Its JSON is UTF-8: escaped as ASCII (``\\ud83d\\ude00``), a user name
+    of 254 characters would take up to 3,048 bytes before base64, and a
+    next link would pass what servers accept in a request line (gunicorn:
+    4,094 bytes).
+
+    And it does not try to compress a short payload. itsdangerous tries
+    ``zlib.compress`` on every one, and a cursor's is mostly a few dozen
+    bytes that zlib never makes shorter: ~5 µs for nothing on every page. A
+    payload of up to :data:`COMPRESSED_FROM` bytes is sent as it is, which
+    is what itsdangerous sends whenever compressing does not help; it reads
+    both the same way.
     """
 
-    # PERF: benchmarks/findings.md#a-page-measured-whole
+    def __init__(self, secret_key: str, salt: str) -> None:
+        super().__init__(secret_key, salt, serializer_kwargs={"ensure_ascii": False})
 
+    # PERF: benchmarks/findings.md#a-page-measured-whole
     def dump_payload(self, obj: Any) -> bytes:
         payload = Serializer.dump_payload(self, obj)
         if len(payload) <= COMPRESSED_FROM:

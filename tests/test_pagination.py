@@ -5,13 +5,14 @@ that a few items make several pages.
 """
 
 import json
+import random
 import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from helpers.databases import ALL_DATABASES
 
-from mything import MyThing
+from mything import MyThing, pagination
 from mything.db import get_database
 
 pytestmark = pytest.mark.databases(*ALL_DATABASES)
@@ -340,6 +341,30 @@ def test_next_links_visit_every_member_once(client, thing, alice, api):
 
     assert [len(page) for page in pages] == [4, 3]
     assert [member["user"] for page in pages for member in page] == ["alice", *names]
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        7,
+        "m" * 254,  # compressed: zlib shrinks it
+        "".join(map(chr, range(0x4E00, 0x4EFE))),  # 254 characters zlib cannot shrink
+        # The longest key of all: a host's user name of 254 characters of 4
+        # UTF-8 bytes each, drawn at random so that zlib hardly shrinks it.
+        "".join(
+            chr(code)
+            for code in random.Random(254).sample(range(0x10000, 0x110000), 254)
+        ),
+    ],
+)
+def test_a_cursor_reads_back_its_key_and_stays_within_its_length(thing, key):
+    # Past 128 bytes a cursor's payload may be compressed; below, never.
+    scope = f"members:{2**63 - 1}:"
+    with thing.flask_app.app_context():
+        cursor = pagination.encode_cursor(key, scope=scope)
+        assert pagination.read_cursor(cursor) == (scope, key)
+    assert len(cursor) <= pagination.MAX_CURSOR_LENGTH
+    assert re.fullmatch(f"[{pagination.CURSOR_ALPHABET}]+", cursor)
 
 
 # The byte budget: MAX_PAGE_BYTES -------------------------------------------
