@@ -78,6 +78,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.expression import Executable
 
 from ..config import settings
 from ..db import after_commit, get_db, inserted_id, sha256_hex
@@ -383,16 +384,7 @@ def _advance_head(
     """
     # PERF: benchmarks/findings.md#ledger-statements. One statement instead
     # of reading the head and writing it back.
-    parameters |= chain.owner
-    parameters["new_before"], parameters["new_after"] = _around_sequence(
-        canonical_json, event, sorted(event)
-    )
-    statement = _ADVANCE_HEAD[chain.kind]
-    head = db.execute(statement, parameters).first()
-    if head is None:
-        # The chain's first event: create its row, then advance it.
-        _take_turn(db, chain)
-        head = db.execute(statement, parameters).one()
+    head = _advanced(db, chain, _ADVANCE_HEAD[chain.kind], event, parameters)
     return head.id, head.sequence, head.hash
 
 
@@ -402,22 +394,37 @@ def _append_on_postgresql(
     """Do what :func:`_append` does in one statement; return the event's sequence."""
     # PERF: benchmarks/findings.md#ledger-statements. One round trip instead
     # of four, where each costs more than the rest of recording the event.
-    parameters |= chain.owner
-    parameters["new_before"], parameters["new_after"] = _around_sequence(
-        canonical_json, event, sorted(event)
-    )
     owed = chain.org_id is not None
     if owed:
         parameters["owed_before"], parameters["owed_after"] = _around_sequence(
             message_body, event, event
         )
     statement = _APPEND_ON_POSTGRESQL[chain.kind, owed]
-    sequence = db.execute(statement, parameters).scalar()
-    if sequence is None:
-        # The chain's first event: create its row, then take the turn.
+    return int(_advanced(db, chain, statement, event, parameters).sequence)
+
+
+def _advanced(
+    db: Connection,
+    chain: Chain,
+    statement: Executable,
+    event: dict[str, Any],
+    parameters: dict[str, Any],
+) -> Row:
+    """Run ``statement``, which moves ``chain``'s head to ``event``; return its row.
+
+    The statement hashes the event in SQL. A chain's first event creates
+    the chain's row first.
+    """
+    parameters |= chain.owner
+    parameters["new_before"], parameters["new_after"] = _around_sequence(
+        canonical_json, event, sorted(event)
+    )
+    head = db.execute(statement, parameters).first()
+    if head is None:
+        # The chain has no row yet: create it, then advance it.
         _take_turn(db, chain)
-        sequence = db.execute(statement, parameters).scalar_one()
-    return int(sequence)
+        head = db.execute(statement, parameters).one()
+    return head
 
 
 def _sender() -> Any:
