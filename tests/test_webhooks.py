@@ -457,7 +457,8 @@ def test_the_python_api_answers_as_http_does(client, alice, acme, receiver):
 @pytest.mark.databases(*ALL_DATABASES)
 def test_an_event_is_delivered_as_the_audit_log_shows_it(thing, acme, receiver):
     # On PostgreSQL the ledger writes the payload and the chain's hash in
-    # SQL: they must be Python's text to the byte, whatever the characters.
+    # SQL, on SQLite the hash: they must be Python's to the byte, whatever
+    # the characters.
     webhook = webhook_of(acme, receiver.url, events=["note.*"])
     note = acme.create_note("acme", title='Café ☕ "plan" \\ \u2028', tags=["é"])
     thing.deliver_due()
