@@ -29,7 +29,7 @@ PostgreSQL all of it is one statement, whose ``UPDATE`` of the row takes
 the lock and computes the hash in SQL (:func:`_append_on_postgresql`); a
 test checks that its hashes and payloads are Python's, byte for byte. On
 SQLite the same ``UPDATE ... RETURNING`` moves the row first, hashing with
-a function registered on each connection (:func:`_advance_head`), and the
+a function registered on each connection (:func:`_append`), and the
 event and its deliveries follow: three statements. MySQL hashes in Python.
 
 **Retention.** :func:`purge_events` removes the events older than
@@ -50,7 +50,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import timedelta
@@ -254,21 +254,27 @@ _APPEND_ON_POSTGRESQL = {
 
 
 def _around_sequence(
-    dumps: Callable[[Any], str], event: dict[str, Any], keys: Iterable[str]
+    dumps: Callable[[Any], str], event: dict[str, Any], data: str
 ) -> tuple[str, str]:
-    """Return ``dumps(event)``'s text before and after the sequence's value.
+    """Return ``dumps(event)``'s text before and after its sequence's value.
 
-    ``keys`` are the event's keys in the order ``dumps`` writes them, and
-    ``dumps`` writes compact JSON (no spaces).
+    ``data`` is the text of the event's ``data``, which :func:`record_event`
+    serializes once for every text of the event; ``dumps`` writes compact
+    JSON, its keys in any order. The event is written with ``null`` for its
+    sequence and its data, which are then found by their keys: a quote
+    inside a JSON string is escaped, so ``"sequence":`` occurs where it is
+    the key, and the event's other values are strings, numbers or null.
     """
-    keys = list(keys)
-    at = keys.index("sequence")
-    before = dumps({key: event[key] for key in keys[:at]})
-    after = dumps({key: event[key] for key in keys[at + 1 :]})
-    return (
-        (before[:-1] + "," if len(before) > 2 else "{") + '"sequence":',
-        ("," + after[1:]) if len(after) > 2 else "}",
-    )
+    # PERF: benchmarks/findings.md#an-event-serialized-once. The data, the
+    # bulk of an event, is serialized once instead of four times.
+    skeleton = dumps({**event, "sequence": None, "data": None})
+    before, _, after = skeleton.partition('"sequence":null')
+    unwritten, written = '"data":null', '"data":' + data
+    if unwritten in before:
+        before = before.replace(unwritten, written, 1)
+    else:
+        after = after.replace(unwritten, written, 1)
+    return before + '"sequence":', after
 
 
 def _take_turn(db: Connection, chain: Chain) -> tuple[int, int, str]:
@@ -331,16 +337,19 @@ def record_event(
         "request_id": request_id(request.environ) if has_request_context() else None,
         "data": data,
     }
-    row = {**event, "at": now, "data": canonical_json(data)}
+    data_text = canonical_json(data)
+    row = {**event, "at": now, "data": data_text}
     parameters = {f"new_{name}": value for name, value in row.items()}
     if chain.org_id is not None:
         # The webhooks' deliveries, in the same transaction as the event.
         delay = settings().webhook_retry_schedule[0]
         parameters |= owed_parameters(event, org_id=chain.org_id, now=now, delay=delay)
     if db.dialect.name == "postgresql":
-        event["sequence"] = _append_on_postgresql(db, chain, event, parameters)
+        event["sequence"] = _append_on_postgresql(
+            db, chain, event, data_text, parameters
+        )
     else:
-        _append(db, chain, event, parameters)
+        _append(db, chain, event, data_text, parameters)
     sender = _sender()
     event_recorded.send(sender, event=event)
     after_commit(lambda: _announce(sender, event))
@@ -348,77 +357,76 @@ def record_event(
 
 
 def _append(
-    db: Connection, chain: Chain, event: dict[str, Any], parameters: dict[str, Any]
+    db: Connection,
+    chain: Chain,
+    event: dict[str, Any],
+    data: str,
+    parameters: dict[str, Any],
 ) -> None:
-    """Append ``event`` to ``chain``: move its head, insert it, owe it to webhooks."""
-    on_sqlite = db.dialect.name == "sqlite"
-    if on_sqlite:
-        chain_id, event["sequence"], hashed = _advance_head(
-            db, chain, event, parameters
-        )
+    """Append ``event`` to ``chain``: move its head, insert it, owe it to webhooks.
+
+    ``data`` is the event's data as :func:`canonical_json` writes it.
+    """
+    canonical = _around_sequence(canonical_json, event, data)
+    if db.dialect.name == "sqlite":
+        # PERF: benchmarks/findings.md#ledger-statements. The head moves in
+        # one statement, hashing in SQL: no SELECT first.
+        statement = _ADVANCE_HEAD[chain.kind]
+        head = _advanced(db, chain, statement, canonical, parameters)
+        chain_id, event["sequence"], hashed = head.id, head.sequence, head.hash
     else:
         chain_id, last_sequence, previous = _take_turn(db, chain)
         event["sequence"] = last_sequence + 1
-        hashed = chain_hash(previous, event)
+        hashed = sha256_hex(previous + str(event["sequence"]).join(canonical))
     parameters |= {
         "new_chain_id": chain_id,
         "new_sequence": event["sequence"],
         "new_hash": hashed,
     }
     db.execute(_INSERT_EVENT, parameters)
-    if not on_sqlite:
+    if db.dialect.name != "sqlite":
         # Where the turn was taken with SELECT ... FOR UPDATE: move the head.
         db.execute(_SET_HEAD, parameters)
     if chain.org_id is not None:
-        parameters["owed_payload"] = message_body(event)
+        message = _around_sequence(message_body, event, data)
+        parameters["owed_payload"] = str(event["sequence"]).join(message)
         db.execute(OWED_DELIVERIES, parameters)
 
 
-def _advance_head(
-    db: Connection, chain: Chain, event: dict[str, Any], parameters: dict[str, Any]
-) -> tuple[int, int, str]:
-    """Move ``chain``'s head to ``event``; return the chain's id, sequence and hash.
-
-    One statement on SQLite, where the writer holds the database's write
-    lock already and the hash is computed in SQL: no ``SELECT`` first.
-    """
-    # PERF: benchmarks/findings.md#ledger-statements. One statement instead
-    # of reading the head and writing it back.
-    head = _advanced(db, chain, _ADVANCE_HEAD[chain.kind], event, parameters)
-    return head.id, head.sequence, head.hash
-
-
 def _append_on_postgresql(
-    db: Connection, chain: Chain, event: dict[str, Any], parameters: dict[str, Any]
+    db: Connection,
+    chain: Chain,
+    event: dict[str, Any],
+    data: str,
+    parameters: dict[str, Any],
 ) -> int:
     """Do what :func:`_append` does in one statement; return the event's sequence."""
     # PERF: benchmarks/findings.md#ledger-statements. One round trip instead
     # of four, where each costs more than the rest of recording the event.
     owed = chain.org_id is not None
     if owed:
-        parameters["owed_before"], parameters["owed_after"] = _around_sequence(
-            message_body, event, event
-        )
+        message = _around_sequence(message_body, event, data)
+        parameters["owed_before"], parameters["owed_after"] = message
     statement = _APPEND_ON_POSTGRESQL[chain.kind, owed]
-    return int(_advanced(db, chain, statement, event, parameters).sequence)
+    canonical = _around_sequence(canonical_json, event, data)
+    return int(_advanced(db, chain, statement, canonical, parameters).sequence)
 
 
 def _advanced(
     db: Connection,
     chain: Chain,
     statement: Executable,
-    event: dict[str, Any],
+    canonical: tuple[str, str],
     parameters: dict[str, Any],
 ) -> Row:
-    """Run ``statement``, which moves ``chain``'s head to ``event``; return its row.
+    """Run ``statement``, which moves ``chain``'s head to the event; return its row.
 
-    The statement hashes the event in SQL. A chain's first event creates
-    the chain's row first.
+    The statement hashes the event in SQL, from ``canonical``: the event's
+    canonical JSON before and after its sequence. A chain's first event
+    creates the chain's row first.
     """
     parameters |= chain.owner
-    parameters["new_before"], parameters["new_after"] = _around_sequence(
-        canonical_json, event, sorted(event)
-    )
+    parameters["new_before"], parameters["new_after"] = canonical
     head = db.execute(statement, parameters).first()
     if head is None:
         # The chain has no row yet: create it, then advance it.
