@@ -37,11 +37,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ColumnElement,
+    Exists,
     FunctionElement,
     Integer,
     Row,
     String,
+    and_,
     bindparam,
+    exists,
     func,
     insert,
     literal_column,
@@ -106,14 +109,31 @@ def _subscribed_entry(name: str) -> ColumnElement[bool]:
     return found > literal_column("0")
 
 
+#: The enabled webhooks of :owed_org that subscribe to the event being
+#: recorded: whose list holds ``"*"``, the event's type, or its resource's
+#: pattern (``"note.*"``), quoted.
+_SUBSCRIBED = and_(
+    webhooks.c.org_id == bindparam("owed_org"),
+    webhooks.c.enabled == true(),
+    or_(*(_subscribed_entry(name) for name in _ENTRIES)),
+)
+
+
+def any_owed() -> Exists:
+    """Return whether the event being recorded is owed to any webhook, in SQL.
+
+    With the parameters of :func:`owed_parameters`, as :func:`owed_deliveries`.
+    """
+    return exists().where(_SUBSCRIBED)
+
+
 def owed_deliveries(payload: ColumnElement[str], *joined: FromClause) -> Insert:
     """Return the statement that owes the event being recorded to webhooks.
 
     It inserts a delivery of the event to each enabled webhook of
-    :owed_org that subscribes to it: whose list holds ``"*"``, the event's
-    type, or its resource's pattern (``"note.*"``). The delivery sends
-    ``payload``, which may use the columns of the ``joined`` tables. No
-    parameter is named after a column: with the ledger's, they make one
+    :owed_org that subscribes to it (see :func:`any_owed`). The delivery
+    sends ``payload``, which may use the columns of the ``joined`` tables.
+    No parameter is named after a column: with the ledger's, they make one
     statement on PostgreSQL, where SQLAlchemy would take such a name for a
     column to set.
     """
@@ -126,11 +146,7 @@ def owed_deliveries(payload: ColumnElement[str], *joined: FromClause) -> Insert:
         literal_column("0", _deliveries.c.attempts.type),
         bindparam("owed_at", type_=_deliveries.c.created_at.type),
         bindparam("owed_due", type_=_deliveries.c.next_attempt_at.type),
-    ).where(
-        webhooks.c.org_id == bindparam("owed_org"),
-        webhooks.c.enabled == true(),
-        or_(*(_subscribed_entry(name) for name in _ENTRIES)),
-    )
+    ).where(_SUBSCRIBED)
     for table in joined:
         owed = owed.join_from(webhooks, table, true())
     columns = [

@@ -29,8 +29,9 @@ PostgreSQL all of it is one statement, whose ``UPDATE`` of the row takes
 the lock and computes the hash in SQL (:func:`_append_on_postgresql`); a
 test checks that its hashes and payloads are Python's, byte for byte. On
 SQLite the same ``UPDATE ... RETURNING`` moves the row first, hashing with
-a function registered on each connection (:func:`_append`), and the
-event and its deliveries follow: three statements. MySQL hashes in Python.
+a function registered on each connection, and says whether any webhook is
+owed the event (:func:`_append`); the event follows, and its deliveries if
+there are any: two statements, or three. MySQL hashes in Python.
 
 **Retention.** :func:`purge_events` removes the events older than
 ``EVENTS_RETENTION_DAYS`` from the start of each chain, and keeps in the
@@ -95,6 +96,7 @@ from ..tables import (
 )
 from .deliveries import (
     OWED_DELIVERIES,
+    any_owed,
     message_body,
     owed_deliveries,
     owed_parameters,
@@ -188,11 +190,12 @@ def _sha256_hex_registered(
     return f"mything_sha256_hex({compiler.process(element.clauses, **kw)})"
 
 
-def _advancing(kind: str) -> Update:
+def _advancing(kind: str, *, owing: bool = False) -> Update:
     # Moves the chain's head to the next event, hashed in SQL (see
     # chain_hash), and returns it; the UPDATE takes the row's lock. No row:
     # the chain has no row yet. :new_before and :new_after are the event's
-    # canonical JSON around its sequence (see _around_sequence).
+    # canonical JSON around its sequence (see _around_sequence). ``owing``:
+    # it also returns whether the event is owed to any webhook ("owed").
     next_sequence = event_chains.c.sequence + 1
     hashed = (
         event_chains.c.hash
@@ -200,16 +203,20 @@ def _advancing(kind: str) -> Update:
         + cast(next_sequence, String())
         + bindparam("new_after", type_=String())
     )
+    head = [event_chains.c.id, event_chains.c.sequence, event_chains.c.hash]
+    if owing:
+        head.append(any_owed().label("owed"))
     return (
         update(event_chains)
         .where(_of_owner(kind))
         .values(sequence=next_sequence, hash=sql_sha256_hex(hashed))
-        .returning(event_chains.c.id, event_chains.c.sequence, event_chains.c.hash)
+        .returning(*head)
     )
 
 
-#: The statement that moves a chain's head on SQLite, by the kind of chain.
-_ADVANCE_HEAD = {kind: _advancing(kind) for kind in _KINDS}
+#: The statement that moves a chain's head on SQLite, by the kind of chain;
+#: an organization's also says whether any webhook is owed the event.
+_ADVANCE_HEAD = {kind: _advancing(kind, owing=kind == "org_id") for kind in _KINDS}
 
 
 def _appending(kind: str, *, owed: bool) -> Select[Any]:
@@ -218,7 +225,7 @@ def _appending(kind: str, *, owed: bool) -> Select[Any]:
     # result is the event's sequence; no row: the chain has no row yet.
     # :owed_before and :owed_after are the payload's text around the
     # sequence (see _around_sequence).
-    head = _ADVANCE_HEAD[kind].cte("head")
+    head = _advancing(kind).cte("head")
     from_head = {
         "chain_id": head.c.id,
         "sequence": head.c.sequence,
@@ -374,10 +381,14 @@ def _append(
         statement = _ADVANCE_HEAD[chain.kind]
         head = _advanced(db, chain, statement, canonical, parameters)
         chain_id, event["sequence"], hashed = head.id, head.sequence, head.hash
+        # PERF: benchmarks/findings.md#deliveries-only-when-owed. The head's
+        # row says whether any webhook subscribes: if none, no INSERT.
+        owed = chain.org_id is not None and head.owed
     else:
         chain_id, last_sequence, previous = _take_turn(db, chain)
         event["sequence"] = last_sequence + 1
         hashed = sha256_hex(previous + str(event["sequence"]).join(canonical))
+        owed = chain.org_id is not None
     parameters |= {
         "new_chain_id": chain_id,
         "new_sequence": event["sequence"],
@@ -387,7 +398,7 @@ def _append(
     if db.dialect.name != "sqlite":
         # Where the turn was taken with SELECT ... FOR UPDATE: move the head.
         db.execute(_SET_HEAD, parameters)
-    if chain.org_id is not None:
+    if owed:
         message = _around_sequence(message_body, event, data)
         parameters["owed_payload"] = str(event["sequence"]).join(message)
         db.execute(OWED_DELIVERIES, parameters)
