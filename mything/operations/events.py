@@ -273,7 +273,7 @@ def _around_sequence(
     the key, and the event's other values are strings, numbers or null.
     """
     # PERF: benchmarks/findings.md#an-event-serialized-once. The data, the
-    # bulk of an event, is serialized once instead of four times.
+    # bulk of an event, is serialized once instead of three or four times.
     skeleton = dumps({**event, "sequence": None, "data": None})
     before, _, after = skeleton.partition('"sequence":null')
     unwritten, written = '"data":null', '"data":' + data
