@@ -506,6 +506,25 @@ def test_only_subscribed_events_of_enabled_webhooks_are_owed(thing, acme, receiv
     assert owed(disabled) == ["webhook.created"]
 
 
+@pytest.mark.databases(*ALL_DATABASES)
+def test_an_event_no_webhook_subscribes_to_is_owed_to_none(thing, acme, receiver):
+    # The organization has a webhook, but not for notes: the notes' events
+    # are owed to nobody, and the next member event is owed again.
+    members = webhook_of(acme, receiver.url, events=["member.*"])
+    acme.create_note("acme", title="Plan")
+    acme.update_member("acme", "bob", role="owner")
+    assert thing.deliver_due() == 1
+    (request,) = receiver.wait_for(1)
+    event = verify_webhook(members["secret"], request.headers, request.body)
+    assert event["type"] == "member.role_changed"
+    assert event["data"]["object"] == {"user": "bob", "role": "owner"}
+
+    acme.update_webhook("acme", members["id"], enabled=False)
+    acme.update_member("acme", "bob", role="member")
+    owed = [d["event_type"] for d in acme.iter_deliveries("acme", members["id"])]
+    assert owed == ["member.role_changed"]
+
+
 def test_a_write_that_fails_owes_nothing(thing, acme, receiver):
     webhook = webhook_of(acme, receiver.url, events=["note.*"])
     with pytest.raises(ApiException):
