@@ -25,7 +25,7 @@ from mything import ApiException, MyThing, WebhookVerificationError, verify_webh
 from mything.db import get_database
 from mything.errors import ConfigError
 from mything.operations.deliveries import message_body
-from mything.operations.events import verify_events
+from mything.operations.events import canonical_json, verify_events
 from mything.tables import webhook_deliveries, webhooks
 
 ACME = "/orgs/acme/webhooks"
@@ -468,6 +468,8 @@ def test_an_event_is_delivered_as_the_audit_log_shows_it(thing, acme, receiver):
     logged = acme.iter_events("acme", type="note.*")
     assert event == next(logged)
     assert request.body == message_body(event).encode()
+    # The data as the ledger keeps it, keys sorted.
+    assert request.body.decode().endswith(f'"data":{canonical_json(event["data"])}}}')
     assert thing.run(verify_events).broken is None
     assert event["type"] == "note.created"
     assert event["data"]["object"]["id"] == note["id"]
@@ -508,8 +510,8 @@ def test_only_subscribed_events_of_enabled_webhooks_are_owed(thing, acme, receiv
 
 @pytest.mark.databases(*ALL_DATABASES)
 def test_an_event_no_webhook_subscribes_to_is_owed_to_none(thing, acme, receiver):
-    # The organization has a webhook, but not for notes: the notes' events
-    # are owed to nobody, and the next member event is owed again.
+    # The organization's one webhook is for members: a note's event is owed
+    # to nobody, a member's is delivered, and none once it is disabled.
     members = webhook_of(acme, receiver.url, events=["member.*"])
     acme.create_note("acme", title="Plan")
     acme.update_member("acme", "bob", role="owner")

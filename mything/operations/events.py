@@ -375,7 +375,8 @@ def _append(
     ``data`` is the event's data as :func:`canonical_json` writes it.
     """
     canonical = _around_sequence(canonical_json, event, data)
-    if db.dialect.name == "sqlite":
+    on_sqlite = db.dialect.name == "sqlite"
+    if on_sqlite:
         # PERF: benchmarks/findings.md#ledger-statements. The head moves in
         # one statement, hashing in SQL: no SELECT first.
         statement = _ADVANCE_HEAD[chain.kind]
@@ -387,6 +388,7 @@ def _append(
     else:
         chain_id, last_sequence, previous = _take_turn(db, chain)
         event["sequence"] = last_sequence + 1
+        # chain_hash(previous, event), from the texts written once.
         hashed = sha256_hex(previous + str(event["sequence"]).join(canonical))
         owed = chain.org_id is not None
     parameters |= {
@@ -395,7 +397,7 @@ def _append(
         "new_hash": hashed,
     }
     db.execute(_INSERT_EVENT, parameters)
-    if db.dialect.name != "sqlite":
+    if not on_sqlite:
         # Where the turn was taken with SELECT ... FOR UPDATE: move the head.
         db.execute(_SET_HEAD, parameters)
     if owed:
