@@ -77,6 +77,7 @@ from .tables import settings
 
 if TYPE_CHECKING:
     from flask import Flask
+    from flask.ctx import _AppCtxGlobals
 
 logger = logging.getLogger(__name__)
 
@@ -460,9 +461,14 @@ class Resources:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
+def _globals() -> _AppCtxGlobals:
+    # PERF: benchmarks/findings.md#proxies-looked-up-once. A request asks
+    # for its resources three times (the edge, the commit, the teardown).
+    return g._get_current_object()
+
+
 def _resources() -> Resources:
-    # PERF: benchmarks/findings.md#proxies-looked-up-once
-    context_globals = g._get_current_object()  # type: ignore[attr-defined]
+    context_globals = _globals()
     resources: Resources | None = context_globals.get("mything")
     if resources is None:
         resources = context_globals.mything = Resources()
@@ -540,7 +546,7 @@ def commit_db() -> None:
     Then run the :func:`after_commit` callbacks. A commit that fails raises,
     and its connection is discarded instead of going back to the pool.
     """
-    resources: Resources | None = g.get("mything")
+    resources: Resources | None = _globals().get("mything")
     if resources is None or resources.connection is None:
         return
     connection = resources.connection
@@ -564,7 +570,7 @@ def close_db(exc: BaseException | None = None) -> None:
 
     What the connection did not commit is rolled back.
     """
-    resources: Resources | None = g.pop("mything", None)
+    resources: Resources | None = _globals().pop("mything", None)
     if resources is None:
         return
     if resources.connection is not None:
