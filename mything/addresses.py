@@ -121,4 +121,4 @@ def resolve(host: str, port: int, *, deadline: float) -> list[IPAddress]:
     finally:
         pool.shutdown(wait=False)
     # The scope of a link-local IPv6 address ("fe80::1%eth0") is dropped.
-    return [ipaddress.ip_address(entry[4][0].partition("%")[0]) for entry in found]
+    return [ipaddress.ip_address(str(entry[4][0]).partition("%")[0]) for entry in found]

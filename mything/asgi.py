@@ -77,4 +77,5 @@ def asgi_app(wsgi_app: WSGIApplication, *, workers: int = WORKERS) -> Any:
         raise ConfigError(
             "serving mything over ASGI needs a2wsgi: install mything[asgi]"
         ) from None
-    return WSGIMiddleware(BodiesEnded(wsgi_app), workers=workers)
+    # a2wsgi types the environ as a TypedDict of its own; a WSGI app takes a dict.
+    return WSGIMiddleware(BodiesEnded(wsgi_app), workers=workers)  # type: ignore[arg-type]

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask import request
 
@@ -116,7 +116,7 @@ def authenticated(view: F) -> F:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        caller = request.caller
+        caller = cast("ApiRequest", request).caller
         if caller is None:
             raise Unauthorized()
         return view(*args, caller=caller, **kwargs)

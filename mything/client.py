@@ -196,6 +196,7 @@ class Client:
         )
         attempt = 0
         while True:
+            delay: float | None
             try:
                 response = self._http.send(request)
             except _MAYBE_SENT as error:

@@ -203,7 +203,11 @@ def _advancing(kind: str, *, owing: bool = False) -> Update:
         + cast(next_sequence, String())
         + bindparam("new_after", type_=String())
     )
-    head = [event_chains.c.id, event_chains.c.sequence, event_chains.c.hash]
+    head: list[ColumnElement[Any]] = [
+        event_chains.c.id,
+        event_chains.c.sequence,
+        event_chains.c.hash,
+    ]
     if owing:
         head.append(any_owed().label("owed"))
     return (

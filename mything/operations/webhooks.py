@@ -229,7 +229,7 @@ def ping(user: User, slug: str, webhook_id: int) -> dict[str, Any]:
     require_owner(org)
     webhook = _get(org.id, webhook_id)
     now = utcnow()
-    message = {
+    message: dict[str, Any] = {
         "id": uuid.uuid4().hex,
         "sequence": None,
         "type": "webhook.ping",
