@@ -32,7 +32,7 @@ from typing import Any
 from .harness import environment
 from .harness.contenders import available_contenders
 from .harness.databases import DEFAULT_MYSQL, DEFAULT_POSTGRESQL, with_pymysql
-from .harness.servers import WrkMissing, wrk_version
+from .harness.servers import INTERRUPTED, WrkMissing, wrk_version
 from .harness.settings import PRESETS
 from .report import chart
 from .report.page import render_markdown
@@ -100,9 +100,11 @@ def make_logger() -> Callable[[str], None]:
     return log
 
 
-def _stop_on_sigterm(signum: int, frame: object) -> None:
-    # Turn SIGTERM into the same unwinding as Ctrl-C, so every ``finally``
-    # runs and no gunicorn is left behind.
+def _stop(signum: int, frame: object) -> None:
+    # SIGINT and SIGTERM unwind the same way, so every ``finally`` runs and
+    # no gunicorn is left behind; INTERRUPTED says so to the long waits, in
+    # case Python drops the exception (see its doc).
+    INTERRUPTED.set()
     raise KeyboardInterrupt
 
 
@@ -180,7 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.render:
         write_outputs(json.loads(args.render.read_text()), args, log)
         return 0
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         results = run_sections(args, log)
     except KeyboardInterrupt:

@@ -230,3 +230,24 @@ def test_an_interrupted_run_stops_its_servers(tmp_path: Path, signum: int) -> No
 
     assert not any(process_group_exists(pgid) for pgid in pgids)
     assert not (tmp_path / "performance.md").exists()
+
+
+def test_a_wait_for_a_load_stops_once_the_run_is_interrupted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Python drops a KeyboardInterrupt raised inside a __del__ or a weakref
+    # callback; the run's flag still stops a wrk round at once, not after it.
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks.harness.servers import INTERRUPTED, _output_of
+
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    process = subprocess.Popen(sleeper, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        INTERRUPTED.set()
+        with pytest.raises(KeyboardInterrupt):
+            _output_of(process, timeout=120)
+        assert process.poll() is None  # stopped waiting; the load still ran
+    finally:
+        INTERRUPTED.clear()
+        process.kill()
+        process.communicate()

@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -41,6 +42,15 @@ WORKERS = 2
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
+#: How often a wait for wrk looks at :data:`INTERRUPTED`, in seconds.
+INTERRUPT_CHECK = 0.5
+
+#: Set when the run is interrupted (SIGINT or SIGTERM), besides the
+#: ``KeyboardInterrupt`` that unwinds it. Python drops an exception raised
+#: where it can only print it (a ``__del__``, a weakref callback), so the
+#: long waits look here too: a run stops within a moment of its signal,
+#: not after the wrk round it arrived in.
+INTERRUPTED = threading.Event()
 
 
 class WrkMissing(RuntimeError):
@@ -250,12 +260,34 @@ def run_wrk(url: str, *, seconds: int, connections: int, script: Path | None) ->
     command += ["--duration", f"{seconds}s", "--timeout", "5s", "--latency"]
     if script is not None:
         command += ["--script", str(script)]
-    output = subprocess.run(
-        [*command, url], capture_output=True, text=True, timeout=seconds + 30
-    )
-    if output.returncode != 0:
-        raise RuntimeError(f"wrk failed: {output.stderr or output.stdout}")
-    return parse_wrk(output.stdout)
+    with subprocess.Popen(
+        [*command, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as wrk:
+        try:
+            stdout, stderr = _output_of(wrk, timeout=seconds + 30)
+        except BaseException:
+            wrk.kill()
+            raise
+    if wrk.returncode != 0:
+        raise RuntimeError(f"wrk failed: {stderr or stdout}")
+    return parse_wrk(stdout)
+
+
+def _output_of(process: subprocess.Popen, *, timeout: float) -> tuple[str, str]:
+    """Wait for ``process`` to end; return its output and errors.
+
+    Raises ``KeyboardInterrupt`` as soon as :data:`INTERRUPTED` is set.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return process.communicate(timeout=INTERRUPT_CHECK)
+        except subprocess.TimeoutExpired:
+            # Asking again loses none of the output (subprocess's docs).
+            if INTERRUPTED.is_set():
+                raise KeyboardInterrupt from None
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{process.args[0]} ran past {timeout} s") from None
 
 
 def parse_wrk(output: str) -> Load:
