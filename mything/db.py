@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import Select, create_engine, event, select
 from sqlalchemy.engine import (
     URL,
     Connection,
@@ -66,8 +66,10 @@ from sqlalchemy.engine import (
     ExceptionContext,
     make_url,
 )
-from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import UpdateBase
 
 from . import migrations
 from .config import settings_of
@@ -425,7 +427,9 @@ def _writer(engine: Engine) -> Engine:
 
 
 def _begin_immediate(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # PERF: benchmarks/findings.md#writes-on-the-driver. On the driver, as
+    # a DriverStatement runs: exec_driver_sql costs ~35 µs more.
+    _on_driver(connection, "BEGIN IMMEDIATE", ())
 
 
 def init_app(app: Flask) -> None:
@@ -513,6 +517,103 @@ def writing() -> Iterator[Connection]:
         return
     with get_database().connect(write=True) as own, own.begin():
         yield own
+
+
+@dataclass(frozen=True)
+class _DriverSQL:
+    # What SQLite's driver runs for a DriverStatement: its SQL, the names of
+    # its parameters in order, the values bound in the statement itself,
+    # and the bind processors of its types, by position.
+    sql: str
+    names: tuple[str, ...]
+    fixed: dict[str, Any]
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+    def values(self, parameters: dict[str, Any]) -> list[Any]:
+        fixed = self.fixed
+        values = [
+            fixed[name] if name in fixed else parameters[name] for name in self.names
+        ]
+        for position, process in self.processors:
+            values[position] = process(values[position])
+        return values
+
+
+def _on_driver(
+    connection: Connection, sql: str, values: Any, *, many: bool = False
+) -> Any:
+    # Run sql on the connection's driver; raise its errors as SQLAlchemy does.
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    error_class = connection.dialect.loaded_dbapi.Error
+    try:
+        if many:
+            return driver.executemany(sql, values)
+        return driver.execute(sql, values)
+    except error_class as error:
+        raise DBAPIError.instance(sql, values, error, error_class) from error
+
+
+class DriverStatement:
+    """A statement whose SQL runs on SQLite's own cursor, past SQLAlchemy's execution.
+
+    PERF: benchmarks/findings.md#writes-on-the-driver. Executing a
+    statement through SQLAlchemy, even one built once and cached, costs
+    ~40 µs of Python (an execution context, events, a result), where the
+    driver takes ~4 µs to run a small one. For the few statements that
+    every write runs, :meth:`execute` runs the SQL that SQLAlchemy
+    compiled for SQLite on the driver's cursor, with the values bound as
+    SQLAlchemy would bind them (their types' processors applied), in the
+    connection's transaction, and raises a driver's error as SQLAlchemy
+    does (a :class:`~sqlalchemy.exc.DBAPIError`). Other databases run the
+    statement through SQLAlchemy, as usual. Either way, read the result's
+    rows by position (``fetchone()``).
+    """
+
+    def __init__(self, statement: UpdateBase | Select[Any]) -> None:
+        self.statement = statement
+        self._compiled: _DriverSQL | None = None
+
+    def execute(
+        self,
+        connection: Connection,
+        parameters: dict[str, Any] | list[dict[str, Any]],
+    ) -> Any:
+        """Run the statement with ``parameters``; return its cursor (or result).
+
+        A list of parameters runs it once for each (``executemany``).
+        """
+        if connection.dialect.name != "sqlite":
+            return connection.execute(self.statement, parameters)
+        compiled = self._compiled or self._compile(connection)
+        if not connection.in_transaction():
+            connection.begin()
+        if isinstance(parameters, list):
+            rows = [compiled.values(one) for one in parameters]
+            return _on_driver(connection, compiled.sql, rows, many=True)
+        return _on_driver(connection, compiled.sql, compiled.values(parameters))
+
+    def _compile(self, connection: Connection) -> _DriverSQL:
+        dialect = connection.dialect
+        compiled = self.statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        names = tuple(compiled.positiontup or ())
+        binds = [compiled.binds[name] for name in names]
+        processors = (
+            (position, bind.type.bind_processor(dialect))
+            for position, bind in enumerate(binds)
+        )
+        self._compiled = _DriverSQL(
+            compiled.string,
+            names,
+            {
+                name: bind.value
+                for name, bind in zip(names, binds, strict=True)
+                if not bind.required
+            },
+            tuple((position, p) for position, p in processors if p is not None),
+        )
+        return self._compiled
 
 
 def inserted_id(result: CursorResult[Any]) -> int:

@@ -3,20 +3,21 @@
 import contextlib
 import sqlite3
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
 from helpers.databases import ALL_DATABASES
-from sqlalchemy import create_engine, event, inspect, select
+from sqlalchemy import bindparam, create_engine, event, insert, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
 from mything import ApiException, ConfigError, MyThing
-from mything.db import get_database, get_db
+from mything.db import DriverStatement, get_database, get_db
 from mything.encoding import isoformat
 from mything.migrations import VERSION_TABLE
-from mything.tables import metadata, timestamp_formatter
+from mything.tables import metadata, note_tags, organizations, timestamp_formatter
 
 pytestmark = pytest.mark.databases(*ALL_DATABASES)
 
@@ -96,18 +97,26 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(app):
 
 @contextlib.contextmanager
 def sqlite_statements(app):
-    """Collect the SQL of every connection of ``app``, reading or writing."""
+    """Collect the SQL that SQLite runs for every connection of ``app``.
+
+    As SQLite traces it: what mything runs past SQLAlchemy too.
+    """
     statements = []
 
-    def record(connection, cursor, statement, *args):
-        statements.append(statement)
+    def trace(dbapi_connection, connection_record, connection_proxy):
+        dbapi_connection.set_trace_callback(statements.append)
+
+    def untrace(dbapi_connection, connection_record):
+        dbapi_connection.set_trace_callback(None)
 
     engine = get_database(app).engine
-    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "checkout", trace)
+    event.listen(engine, "checkin", untrace)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "checkout", trace)
+        event.remove(engine, "checkin", untrace)
 
 
 @pytest.mark.databases("sqlite")
@@ -130,6 +139,36 @@ def test_sqlite_reads_take_no_lock_and_writes_take_the_write_lock_first(
     # A writer takes the write lock before it reads anything.
     assert statements[0] == "BEGIN IMMEDIATE"
     assert statements.count("BEGIN IMMEDIATE") == 1
+
+
+def test_a_driver_statement_writes_and_fails_as_sqlalchemy_would(app, alice):
+    # DriverStatement runs its SQL on SQLite's driver, and through
+    # SQLAlchemy elsewhere: the same rows either way, and the same errors.
+    thing = app.my_thing
+    thing.as_user("alice").create_organization("acme", name="Acme")
+    stamp = datetime(2031, 2, 3, 4, 5, 6, 789012, tzinfo=UTC)
+    rename = DriverStatement(
+        update(organizations)
+        .where(organizations.c.slug == bindparam("old"))
+        .values(name=bindparam("new_name"), created_at=bindparam("stamp"))
+    )
+    tags = DriverStatement(insert(note_tags))
+    with app.app_context():
+        db = get_db()
+        rename.execute(db, {"old": "acme", "new_name": "A", "stamp": stamp})
+        row = db.execute(
+            select(organizations.c.name, organizations.c.created_at).where(
+                organizations.c.slug == "acme"
+            )
+        ).one()
+        # Bound through the column's type, as SQLAlchemy binds it.
+        assert (row.name, row.created_at.astimezone(UTC)) == ("A", stamp)
+        no_note = {"note_id": 10**6, "tag": "t", "position": 0}
+        with pytest.raises(IntegrityError):
+            tags.execute(db, [no_note])
+        db.rollback()
+    # Not committed: the rollback undid the rename.
+    assert thing.as_user("alice").organization("acme")["name"] == "Acme"
 
 
 @pytest.mark.databases("sqlite")

@@ -496,6 +496,48 @@ def test_an_insert_the_database_refuses_keeps_nothing(thing, client, alice, acme
     )
 
 
+#: A trigger that makes the database refuse every new event, by dialect.
+REFUSE_EVENTS = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_events BEFORE INSERT ON mything_events"
+        " BEGIN SELECT RAISE(ABORT, 'no events today'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_event() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN RAISE EXCEPTION 'no events today'; END $$",
+        "CREATE TRIGGER refuse_events BEFORE INSERT ON mything_events"
+        " FOR EACH ROW EXECUTE FUNCTION refuse_event()",
+    ],
+    "mysql": [
+        "CREATE TRIGGER refuse_events BEFORE INSERT ON mything_events FOR EACH ROW"
+        " SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'no events today'"
+    ],
+}
+
+
+def test_an_event_the_database_refuses_keeps_nothing(thing, client, alice, acme):
+    # The ledger's own insert refused, as a database refuses it: a JSON
+    # error, no note without its event, and a connection that still works.
+    engine = get_database(thing.flask_app).engine
+    with engine.begin() as connection:
+        for statement in REFUSE_EVENTS[engine.dialect.name]:
+            connection.exec_driver_sql(statement)
+    before = count(thing), count(thing, notes)
+    response = client.post(
+        "/orgs/acme/notes", json={"title": "x", "tags": ["a"]}, headers=alice.headers
+    )
+    # PyMySQL calls a raised SQLSTATE an operational error: a 503.
+    assert response.status_code in (500, 503)
+    assert response.json["code"] in ("internal_error", "unavailable")
+    assert (count(thing), count(thing, notes)) == before
+    on_table = " ON mything_events" if engine.dialect.name == "postgresql" else ""
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TRIGGER refuse_events" + on_table)
+    again = client.post("/orgs/acme/notes", json={"title": "y"}, headers=alice.headers)
+    assert again.status_code == 201, again.json
+    assert verify(thing).broken is None
+
+
 def test_a_commit_the_database_refuses_keeps_nothing_and_leaves_the_pool_clean(
     thing, client, alice, acme, database_uri
 ):

@@ -51,7 +51,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import timedelta
@@ -79,10 +79,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Update
-from sqlalchemy.sql.expression import Executable
 
 from ..config import settings
-from ..db import after_commit, get_db, inserted_id, sha256_hex
+from ..db import DriverStatement, after_commit, get_db, inserted_id, sha256_hex
 from ..encoding import isoformat
 from ..requestid import request_id
 from ..signals import event_committed, event_recorded
@@ -155,8 +154,10 @@ _TAKE_HEAD = {
     .with_for_update(key_share=True)
     for kind in _KINDS
 }
-_INSERT_EVENT = insert(events).values(
-    {c: bindparam(f"new_{c.name}", type_=c.type) for c in events.c}
+_INSERT_EVENT = DriverStatement(
+    insert(events).values(
+        {c: bindparam(f"new_{c.name}", type_=c.type) for c in events.c}
+    )
 )
 _SET_HEAD = (
     update(event_chains)
@@ -220,7 +221,12 @@ def _advancing(kind: str, *, owing: bool = False) -> Update:
 
 #: The statement that moves a chain's head on SQLite, by the kind of chain;
 #: an organization's also says whether any webhook is owed the event.
-_ADVANCE_HEAD = {kind: _advancing(kind, owing=kind == "org_id") for kind in _KINDS}
+_ADVANCE_HEAD = {
+    kind: DriverStatement(_advancing(kind, owing=kind == "org_id")) for kind in _KINDS
+}
+#: The event's deliveries, where they are not part of the statement that
+#: appends it (on PostgreSQL they are).
+_OWED_DELIVERIES = DriverStatement(OWED_DELIVERIES)
 
 
 def _appending(kind: str, *, owed: bool) -> Select[Any]:
@@ -256,9 +262,10 @@ def _appending(kind: str, *, owed: bool) -> Select[Any]:
 
 
 #: The statement that appends an event on PostgreSQL, by the kind of chain
-#: and whether the event may be owed to webhooks.
+#: and whether the event may be owed to webhooks. A DriverStatement runs it
+#: through SQLAlchemy there, and lets _advanced run SQLite's head the same way.
 _APPEND_ON_POSTGRESQL = {
-    (kind, owed): _appending(kind, owed=owed)
+    (kind, owed): DriverStatement(_appending(kind, owed=owed))
     for kind in _KINDS
     for owed in (False, True)
 }
@@ -382,13 +389,13 @@ def _append(
     on_sqlite = db.dialect.name == "sqlite"
     if on_sqlite:
         # PERF: benchmarks/findings.md#ledger-statements. The head moves in
-        # one statement, hashing in SQL: no SELECT first.
-        statement = _ADVANCE_HEAD[chain.kind]
-        head = _advanced(db, chain, statement, canonical, parameters)
-        chain_id, event["sequence"], hashed = head.id, head.sequence, head.hash
+        # one statement, hashing in SQL: no SELECT first. Its statements run
+        # on the driver (DriverStatement).
+        head = _advanced(db, chain, _ADVANCE_HEAD[chain.kind], canonical, parameters)
+        chain_id, event["sequence"], hashed = head[:3]
         # PERF: benchmarks/findings.md#deliveries-only-when-owed. The head's
         # row says whether any webhook subscribes: if none, no INSERT.
-        owed = chain.org_id is not None and head.owed
+        owed = chain.org_id is not None and bool(head[3])
     else:
         chain_id, last_sequence, previous = _take_turn(db, chain)
         event["sequence"] = last_sequence + 1
@@ -400,14 +407,14 @@ def _append(
         "new_sequence": event["sequence"],
         "new_hash": hashed,
     }
-    db.execute(_INSERT_EVENT, parameters)
+    _INSERT_EVENT.execute(db, parameters)
     if not on_sqlite:
         # Where the turn was taken with SELECT ... FOR UPDATE: move the head.
         db.execute(_SET_HEAD, parameters)
     if owed:
         message = _around_sequence(message_body, event, data)
         parameters["owed_payload"] = str(event["sequence"]).join(message)
-        db.execute(OWED_DELIVERIES, parameters)
+        _OWED_DELIVERIES.execute(db, parameters)
 
 
 def _append_on_postgresql(
@@ -426,16 +433,16 @@ def _append_on_postgresql(
         parameters["owed_before"], parameters["owed_after"] = message
     statement = _APPEND_ON_POSTGRESQL[chain.kind, owed]
     canonical = _around_sequence(canonical_json, event, data)
-    return int(_advanced(db, chain, statement, canonical, parameters).sequence)
+    return int(_advanced(db, chain, statement, canonical, parameters)[0])
 
 
 def _advanced(
     db: Connection,
     chain: Chain,
-    statement: Executable,
+    statement: DriverStatement,
     canonical: tuple[str, str],
     parameters: dict[str, Any],
-) -> Row:
+) -> Sequence[Any]:
     """Run ``statement``, which moves ``chain``'s head to the event; return its row.
 
     The statement hashes the event in SQL, from ``canonical``: the event's
@@ -444,11 +451,12 @@ def _advanced(
     """
     parameters |= chain.owner
     parameters["new_before"], parameters["new_after"] = canonical
-    head = db.execute(statement, parameters).first()
+    head = statement.execute(db, parameters).fetchone()
     if head is None:
         # The chain has no row yet: create it, then advance it.
         _take_turn(db, chain)
-        head = db.execute(statement, parameters).one()
+        head = statement.execute(db, parameters).fetchone()
+        assert head is not None
     return head
 
 
