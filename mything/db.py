@@ -51,7 +51,7 @@ import logging
 import math
 import select as io_select
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -62,6 +62,7 @@ from sqlalchemy.engine import (
     URL,
     Connection,
     CursorResult,
+    Dialect,
     Engine,
     ExceptionContext,
     make_url,
@@ -70,6 +71,7 @@ from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.types import TypeEngine
 
 from . import migrations
 from .config import settings_of
@@ -427,7 +429,7 @@ def _writer(engine: Engine) -> Engine:
 
 
 def _begin_immediate(connection: Connection) -> None:
-    # PERF: benchmarks/findings.md#writes-on-the-driver. On the driver, as
+    # PERF: benchmarks/findings.md#statements-on-the-driver. On the driver, as
     # a DriverStatement runs: exec_driver_sql costs ~35 µs more.
     _on_driver(connection, "BEGIN IMMEDIATE", ())
 
@@ -522,19 +524,21 @@ def writing() -> Iterator[Connection]:
 @dataclass(frozen=True)
 class _DriverSQL:
     # What SQLite's driver runs for a DriverStatement: its SQL, the names of
-    # its parameters in order, the values bound in the statement itself,
-    # and the bind processors of its types, by position.
+    # its parameters in order, the values bound in the statement itself, the
+    # bind processors of its types and the result processors of its
+    # columns, by position.
     sql: str
     names: tuple[str, ...]
     fixed: dict[str, Any]
-    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+    binds: tuple[tuple[int, Callable[[Any], Any]], ...]
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]
 
     def values(self, parameters: dict[str, Any]) -> list[Any]:
         fixed = self.fixed
         values = [
             fixed[name] if name in fixed else parameters[name] for name in self.names
         ]
-        for position, process in self.processors:
+        for position, process in self.binds:
             values[position] = process(values[position])
         return values
 
@@ -554,20 +558,28 @@ def _on_driver(
         raise DBAPIError.instance(sql, values, error, error_class) from error
 
 
+def _processors(
+    types: Iterable[TypeEngine[Any]], processor: Callable[[TypeEngine[Any]], Any]
+) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    # The processors that the types have, by position.
+    found = ((position, processor(type_)) for position, type_ in enumerate(types))
+    return tuple((position, process) for position, process in found if process)
+
+
 class DriverStatement:
     """A statement whose SQL runs on SQLite's own cursor, past SQLAlchemy's execution.
 
-    PERF: benchmarks/findings.md#writes-on-the-driver. Executing a
+    PERF: benchmarks/findings.md#statements-on-the-driver. Executing a
     statement through SQLAlchemy, even one built once and cached, costs
     ~40 µs of Python (an execution context, events, a result), where the
     driver takes ~4 µs to run a small one. For the few statements that
-    every write runs, :meth:`execute` runs the SQL that SQLAlchemy
-    compiled for SQLite on the driver's cursor, with the values bound as
-    SQLAlchemy would bind them (their types' processors applied), in the
-    connection's transaction, and raises a driver's error as SQLAlchemy
-    does (a :class:`~sqlalchemy.exc.DBAPIError`). Other databases run the
-    statement through SQLAlchemy, as usual. Either way, read the result's
-    rows by position (``fetchone()``).
+    most requests run, this runs the SQL that SQLAlchemy compiled for
+    SQLite on the driver's cursor, in the connection's transaction: the
+    values bound as SQLAlchemy binds them and the row read as it reads it
+    (their types' processors applied), and a driver's error raised as
+    SQLAlchemy raises it (a :class:`~sqlalchemy.exc.DBAPIError`). Other
+    databases run the statement through SQLAlchemy, as usual. Either way,
+    a row is read by position.
     """
 
     def __init__(self, statement: UpdateBase | Select[Any]) -> None:
@@ -578,31 +590,47 @@ class DriverStatement:
         self,
         connection: Connection,
         parameters: dict[str, Any] | list[dict[str, Any]],
-    ) -> Any:
-        """Run the statement with ``parameters``; return its cursor (or result).
-
-        A list of parameters runs it once for each (``executemany``).
-        """
+    ) -> None:
+        """Run the statement with ``parameters``; a list runs it once for each."""
         if connection.dialect.name != "sqlite":
-            return connection.execute(self.statement, parameters)
-        compiled = self._compiled or self._compile(connection)
-        if not connection.in_transaction():
-            connection.begin()
+            connection.execute(self.statement, parameters)
+            return
+        compiled = self._begun(connection)
         if isinstance(parameters, list):
             rows = [compiled.values(one) for one in parameters]
-            return _on_driver(connection, compiled.sql, rows, many=True)
-        return _on_driver(connection, compiled.sql, compiled.values(parameters))
+            _on_driver(connection, compiled.sql, rows, many=True)
+        else:
+            _on_driver(connection, compiled.sql, compiled.values(parameters))
 
-    def _compile(self, connection: Connection) -> _DriverSQL:
-        dialect = connection.dialect
+    def first(
+        self, connection: Connection, parameters: dict[str, Any]
+    ) -> Sequence[Any] | None:
+        """Run the statement with ``parameters``; return its first row, or ``None``."""
+        if connection.dialect.name != "sqlite":
+            return connection.execute(self.statement, parameters).first()
+        compiled = self._begun(connection)
+        cursor = _on_driver(connection, compiled.sql, compiled.values(parameters))
+        row = cursor.fetchone()
+        cursor.close()
+        if row is None or not compiled.results:
+            return row
+        values = list(row)
+        for position, process in compiled.results:
+            values[position] = process(values[position])
+        return values
+
+    def _begun(self, connection: Connection) -> _DriverSQL:
+        # The compiled statement, once the connection's transaction has begun.
+        if not connection.in_transaction():
+            connection.begin()
+        return self._compiled or self._compile(connection.dialect)
+
+    def _compile(self, dialect: Dialect) -> _DriverSQL:
         compiled = self.statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
         names = tuple(compiled.positiontup or ())
         binds = [compiled.binds[name] for name in names]
-        processors = (
-            (position, bind.type.bind_processor(dialect))
-            for position, bind in enumerate(binds)
-        )
+        columns = self.statement.exported_columns
         self._compiled = _DriverSQL(
             compiled.string,
             names,
@@ -611,7 +639,16 @@ class DriverStatement:
                 for name, bind in zip(names, binds, strict=True)
                 if not bind.required
             },
-            tuple((position, p) for position, p in processors if p is not None),
+            _processors(
+                (bind.type for bind in binds),
+                lambda type_: type_.dialect_impl(dialect).bind_processor(dialect),
+            ),
+            _processors(
+                (column.type for column in columns),
+                lambda type_: type_.dialect_impl(dialect).result_processor(
+                    dialect, None
+                ),
+            ),
         )
         return self._compiled
 

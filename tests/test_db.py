@@ -1,13 +1,12 @@
 """Storage: the schema, SQLite's settings, transactions and pooled connections."""
 
-import contextlib
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
-from helpers.databases import ALL_DATABASES
+from helpers.databases import ALL_DATABASES, recorded_statements
 from sqlalchemy import bindparam, create_engine, event, insert, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -95,43 +94,19 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(app):
     assert busy_timeout > 0
 
 
-@contextlib.contextmanager
-def sqlite_statements(app):
-    """Collect the SQL that SQLite runs for every connection of ``app``.
-
-    As SQLite traces it: what mything runs past SQLAlchemy too.
-    """
-    statements = []
-
-    def trace(dbapi_connection, connection_record, connection_proxy):
-        dbapi_connection.set_trace_callback(statements.append)
-
-    def untrace(dbapi_connection, connection_record):
-        dbapi_connection.set_trace_callback(None)
-
-    engine = get_database(app).engine
-    event.listen(engine, "checkout", trace)
-    event.listen(engine, "checkin", untrace)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "checkout", trace)
-        event.remove(engine, "checkin", untrace)
-
-
 @pytest.mark.databases("sqlite")
 def test_sqlite_reads_take_no_lock_and_writes_take_the_write_lock_first(
     app, client, alice
 ):
     client.post("/orgs", json={"slug": "acme", "name": "Acme"}, headers=alice.headers)
-    with sqlite_statements(app) as statements:
+    with recorded_statements(app) as statements:
         read = client.get("/orgs/acme/notes", headers=alice.headers)
     assert read.status_code == 200
     # A reader runs in autocommit: no BEGIN that could block a writer.
     assert not [s for s in statements if s.startswith("BEGIN")]
     assert statements
 
-    with sqlite_statements(app) as statements:
+    with recorded_statements(app) as statements:
         written = client.post(
             "/orgs/acme/notes", json={"title": "t", "body": "b"}, headers=alice.headers
         )
@@ -156,13 +131,15 @@ def test_a_driver_statement_writes_and_fails_as_sqlalchemy_would(app, alice):
     with app.app_context():
         db = get_db()
         rename.execute(db, {"old": "acme", "new_name": "A", "stamp": stamp})
-        row = db.execute(
-            select(organizations.c.name, organizations.c.created_at).where(
-                organizations.c.slug == "acme"
-            )
-        ).one()
+        named = select(organizations.c.name, organizations.c.created_at).where(
+            organizations.c.slug == bindparam("slug")
+        )
+        row = db.execute(named, {"slug": "acme"}).one()
         # Bound through the column's type, as SQLAlchemy binds it.
         assert (row.name, row.created_at.astimezone(UTC)) == ("A", stamp)
+        # And read through it, as SQLAlchemy reads it.
+        assert tuple(DriverStatement(named).first(db, {"slug": "acme"})) == tuple(row)
+        assert DriverStatement(named).first(db, {"slug": "none"}) is None
         no_note = {"note_id": 10**6, "tag": "t", "position": 0}
         with pytest.raises(IntegrityError):
             tags.execute(db, [no_note])

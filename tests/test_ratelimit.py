@@ -8,7 +8,6 @@ use it too.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
@@ -21,10 +20,10 @@ import pytest
 import redis
 import requests
 from helpers.callers import make_caller
+from helpers.databases import recorded_statements
 from helpers.processes import free_port, gunicorn
 from helpers.redis_server import redis_server, redis_server_available
 from helpers.services import unavailable
-from sqlalchemy import event
 
 from mything import ConfigError, MyThing, token_format
 from mything.config import settings_of
@@ -445,22 +444,6 @@ def test_callers_quiet_for_a_whole_window_are_forgotten():
 # Limits first, queries after ------------------------------------------------
 
 
-@contextlib.contextmanager
-def statements_of(thing):
-    """Collect every SQL statement ``thing`` sends to its database meanwhile."""
-    statements: list[str] = []
-    engine = get_database(thing.flask_app).engine
-
-    def record(connection, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def test_a_caller_over_its_limit_is_refused_without_a_query(make_thing):
     thing = make_thing(RATELIMIT="3/minute")
     thing.create_user("alice")
@@ -469,7 +452,7 @@ def test_a_caller_over_its_limit_is_refused_without_a_query(make_thing):
     for _ in range(3):
         assert client.get("/me", headers=headers).status_code == 200
 
-    with statements_of(thing) as statements:
+    with recorded_statements(thing.flask_app) as statements:
         refused = [client.get("/me", headers=headers) for _ in range(5)]
 
     assert {response.status_code for response in refused} == {429}
@@ -498,7 +481,7 @@ def test_a_flood_of_made_up_tokens_is_refused_before_any_lookup(make_thing):
 
     failed = [client.get("/add?a=1&b=1", headers=made_up()) for _ in range(5)]
     assert {response.status_code for response in failed} == {401}
-    with statements_of(thing) as statements:
+    with recorded_statements(thing.flask_app) as statements:
         refused = [client.get("/add?a=1&b=1", headers=made_up()) for _ in range(20)]
         # From that address, until the window moves on, bearer requests are
         # refused before anyone could tell a real token from a made-up one.
@@ -523,7 +506,7 @@ def test_without_cors_a_preflight_is_counted_and_its_token_never_looked_up(
         "Authorization": f"Bearer {thing.create_token('alice')}",
     }
     client = thing.flask_app.test_client()
-    with statements_of(thing) as statements:
+    with recorded_statements(thing.flask_app) as statements:
         answers = [client.options("/orgs", headers=headers) for _ in range(3)]
     assert [response.status_code for response in answers][2] == 429
     assert "X-RateLimit-Limit" in answers[0].headers

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers.databases import ALL_DATABASES, stored_rows
-from sqlalchemy import event, insert, make_url, select, update
+from helpers.databases import ALL_DATABASES, recorded_statements, stored_rows
+from sqlalchemy import insert, make_url, select, update
 
 from mything import ApiException, MyThing
 from mything.db import get_database
@@ -52,22 +51,6 @@ def token_id_of(app, token: str) -> int:
         return connection.execute(
             select(token_table.c.id).where(token_table.c.token_hash == digest)
         ).scalar_one()
-
-
-@contextlib.contextmanager
-def counting_statements(app):
-    """Collect every SQL statement that ``app`` sends to its database."""
-    statements: list[str] = []
-    engine = get_database(app).engine
-
-    def record(connection, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def assert_invalid_token(response, description=None):
@@ -496,7 +479,7 @@ def test_a_token_that_cannot_be_real_is_refused_before_any_query(
     client.get("/me", headers=alice.headers)  # The schema exists; warm.
     bad = make_bad(alice.token)
 
-    with counting_statements(app) as statements:
+    with recorded_statements(app) as statements:
         response = client.get(
             "/me", environ_base={"HTTP_AUTHORIZATION": f"Bearer {bad}"}
         )
@@ -514,7 +497,7 @@ def token_updates(statements: list[str]) -> list[str]:
 
 
 def test_last_use_is_written_once_in_a_burst_of_100_requests(app, client, alice):
-    with counting_statements(app) as statements:
+    with recorded_statements(app) as statements:
         responses = [client.get("/me", headers=alice.headers) for _ in range(100)]
 
     assert {response.status_code for response in responses} == {200}
@@ -529,7 +512,7 @@ def test_last_use_is_written_again_after_a_minute(app, client, alice):
     a_minute_ago = datetime.now(UTC) - timedelta(seconds=61)
     set_token(app, token_id, last_used_at=a_minute_ago)
 
-    with counting_statements(app) as statements:
+    with recorded_statements(app) as statements:
         client.post("/orgs", json={"slug": "acme", "name": "A"}, headers=alice.headers)
         client.get("/me", headers=alice.headers)
 
@@ -639,7 +622,7 @@ def test_a_token_for_nobody_is_a_404(thing):
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/openapi.json"])
 def test_probes_and_documentation_never_look_at_credentials(app, client, path):
     get_database(app).prepare()
-    with counting_statements(app) as statements:
+    with recorded_statements(app) as statements:
         response = client.get(path, headers=bearer("mt_" + "A" * 43))
 
     assert response.status_code == 200
@@ -651,7 +634,7 @@ def test_the_edge_asks_who_is_calling_once(app, client, alice):
     # caller; the edge finds it with one query and keeps it on the request.
     client.get("/add?a=1&b=2", headers=alice.headers)  # Its use is recorded.
 
-    with counting_statements(app) as statements:
+    with recorded_statements(app) as statements:
         response = client.get("/add?a=1&b=2", headers=alice.headers)
 
     assert response.status_code == 200

@@ -451,11 +451,11 @@ def _advanced(
     """
     parameters |= chain.owner
     parameters["new_before"], parameters["new_after"] = canonical
-    head = statement.execute(db, parameters).fetchone()
+    head = statement.first(db, parameters)
     if head is None:
         # The chain has no row yet: create it, then advance it.
         _take_turn(db, chain)
-        head = statement.execute(db, parameters).fetchone()
+        head = statement.first(db, parameters)
         assert head is not None
     return head
 

@@ -182,7 +182,7 @@ def _find_note_in_org(
 
 
 _DELETE_TAGS = delete(note_tags).where(note_tags.c.note_id == bindparam("note_id"))
-# PERF: benchmarks/findings.md#writes-on-the-driver. A new note's statements
+# PERF: benchmarks/findings.md#statements-on-the-driver. A new note's statements
 # run on SQLite's driver, as the ledger's do (DriverStatement).
 _INSERT_TAGS = DriverStatement(insert(note_tags))
 #: A new note in the organization :slug, by the user :user_id, if a member:
@@ -341,8 +341,8 @@ def _insert_note(
         row = db.execute(_INSERT_MEMBER_NOTE_AND_TAGS, with_tags).first()
         return None if row is None else (row.id, row.org_id)
     if db.dialect.insert_returning:
-        row = _INSERT_MEMBER_NOTE_ON_DRIVER.execute(db, parameters).fetchone()
-        inserted = None if row is None else (row[0], row[1])
+        returned = _INSERT_MEMBER_NOTE_ON_DRIVER.first(db, parameters)
+        inserted = None if returned is None else (returned[0], returned[1])
     else:
         # MySQL has no RETURNING; the driver knows the new row's id.
         result = db.execute(_INSERT_MEMBER_NOTE, parameters)

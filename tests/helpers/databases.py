@@ -13,8 +13,10 @@ is not reachable.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 
 import sqlalchemy
 from sqlalchemy import select
@@ -93,3 +95,37 @@ def stored_rows(app: ApiFlask) -> dict[str, list]:
             ).all()
             for table in metadata.sorted_tables
         }
+
+
+@contextlib.contextmanager
+def recorded_statements(app: ApiFlask) -> Iterator[list[str]]:
+    """Collect the SQL that ``app``'s connections send to the database meanwhile.
+
+    On SQLite as SQLite traces it, since mything runs some statements on
+    the driver, past SQLAlchemy (``mything.db.DriverStatement``); elsewhere
+    as SQLAlchemy sends it. Only connections taken from the pool meanwhile.
+    """
+    statements: list[str] = []
+    engine = get_database(app).engine
+    if engine.dialect.name != "sqlite":
+
+        def record(connection, cursor, statement, *args):
+            statements.append(statement)
+
+        listeners = {"before_cursor_execute": record}
+    else:
+
+        def trace(dbapi_connection, connection_record, connection_proxy):
+            dbapi_connection.set_trace_callback(statements.append)
+
+        def untrace(dbapi_connection, connection_record):
+            dbapi_connection.set_trace_callback(None)
+
+        listeners = {"checkout": trace, "checkin": untrace}
+    for name, listener in listeners.items():
+        sqlalchemy.event.listen(engine, name, listener)
+    try:
+        yield statements
+    finally:
+        for name, listener in listeners.items():
+            sqlalchemy.event.remove(engine, name, listener)
