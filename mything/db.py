@@ -51,6 +51,7 @@ import logging
 import math
 import select as io_select
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -374,10 +375,7 @@ def _discard_timed_out(context: ExceptionContext) -> None:
     Its session may still be busy on the server, so it must not serve the
     next request. The pool's other connections stay.
     """
-    error = context.original_exception
-    sqlstate = getattr(error, "sqlstate", None)
-    mysql_code = error.args[0] if error.args else None
-    if sqlstate in _POSTGRESQL_TIMEOUTS or mysql_code in _MYSQL_TIMEOUTS:
+    if _is_timeout(context.original_exception):
         context.is_disconnect = True
         context.invalidate_pool_on_disconnect = False
 
@@ -523,39 +521,63 @@ def writing() -> Iterator[Connection]:
 
 @dataclass(frozen=True)
 class _DriverSQL:
-    # What SQLite's driver runs for a DriverStatement: its SQL, the names of
-    # its parameters in order, the values bound in the statement itself, the
+    # What the driver runs for a DriverStatement: its SQL, the names of its
+    # parameters in order, the values bound in the statement itself, the
     # bind processors of its types and the result processors of its
-    # columns, by position.
+    # columns, by position. ``named``: the driver takes a dict (psycopg's
+    # %(name)s), not a list (SQLite's ?).
     sql: str
     names: tuple[str, ...]
+    named: bool
     fixed: dict[str, Any]
     binds: tuple[tuple[int, Callable[[Any], Any]], ...]
     results: tuple[tuple[int, Callable[[Any], Any]], ...]
 
-    def values(self, parameters: dict[str, Any]) -> list[Any]:
+    def values(self, parameters: dict[str, Any]) -> Any:
         fixed = self.fixed
         values = [
             fixed[name] if name in fixed else parameters[name] for name in self.names
         ]
         for position, process in self.binds:
             values[position] = process(values[position])
-        return values
+        return dict(zip(self.names, values, strict=True)) if self.named else values
+
+
+def _is_timeout(error: BaseException) -> bool:
+    """Return whether a driver's ``error`` says that a statement timed out."""
+    sqlstate = getattr(error, "sqlstate", None)
+    mysql_code = error.args[0] if error.args else None
+    return sqlstate in _POSTGRESQL_TIMEOUTS or mysql_code in _MYSQL_TIMEOUTS
 
 
 def _on_driver(
     connection: Connection, sql: str, values: Any, *, many: bool = False
 ) -> Any:
-    # Run sql on the connection's driver; raise its errors as SQLAlchemy does.
+    """Run ``sql`` on ``connection``'s driver; return the driver's cursor.
+
+    A driver's error is raised as SQLAlchemy raises it, a
+    :class:`~sqlalchemy.exc.DBAPIError`; one that means the connection is
+    lost, or that its statement timed out (see :func:`_discard_timed_out`),
+    first invalidates the connection, which the pool then discards.
+    """
     driver = connection.connection.driver_connection
     assert driver is not None
-    error_class = connection.dialect.loaded_dbapi.Error
+    dialect = connection.dialect
+    error_class = dialect.loaded_dbapi.Error
+    cursor = driver.cursor()
     try:
         if many:
-            return driver.executemany(sql, values)
-        return driver.execute(sql, values)
+            cursor.executemany(sql, values)
+        else:
+            cursor.execute(sql, values)
     except error_class as error:
-        raise DBAPIError.instance(sql, values, error, error_class) from error
+        lost = dialect.is_disconnect(error, driver, cursor) or _is_timeout(error)
+        if lost:
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            sql, values, error, error_class, connection_invalidated=lost
+        ) from error
+    return cursor
 
 
 def _processors(
@@ -567,24 +589,29 @@ def _processors(
 
 
 class DriverStatement:
-    """A statement whose SQL runs on SQLite's own cursor, past SQLAlchemy's execution.
+    """A statement whose SQL runs on the driver's cursor, past SQLAlchemy's execution.
 
     PERF: benchmarks/findings.md#statements-on-the-driver. Executing a
     statement through SQLAlchemy, even one built once and cached, costs
-    ~40 µs of Python (an execution context, events, a result), where the
-    driver takes ~4 µs to run a small one. For the few statements that
-    most requests run, this runs the SQL that SQLAlchemy compiled for
-    SQLite on the driver's cursor, in the connection's transaction: the
-    values bound as SQLAlchemy binds them and the row read as it reads it
-    (their types' processors applied), and a driver's error raised as
-    SQLAlchemy raises it (a :class:`~sqlalchemy.exc.DBAPIError`). Other
-    databases run the statement through SQLAlchemy, as usual. Either way,
-    a row is read by position.
+    ~40 µs of Python (an execution context, events, a result), where
+    SQLite's driver takes ~4 µs to run a small one and psycopg ~50 µs for
+    its round trip. For the few statements that most requests run, this
+    runs the SQL that SQLAlchemy compiled for the database on the driver's
+    cursor, in the connection's transaction: the values bound as
+    SQLAlchemy binds them and the row read as it reads it (their types'
+    processors applied), and a driver's error raised as SQLAlchemy raises
+    it (a :class:`~sqlalchemy.exc.DBAPIError`, the connection invalidated
+    when it is lost). That is on SQLite and PostgreSQL, where it was
+    measured; MySQL runs the statement through SQLAlchemy, as usual.
+    Either way, a row is read by position.
     """
 
     def __init__(self, statement: UpdateBase | Select[Any]) -> None:
         self.statement = statement
-        self._compiled: _DriverSQL | None = None
+        # Compiled once for each dialect (each engine has its own).
+        self._compiled: weakref.WeakKeyDictionary[Dialect, _DriverSQL] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def execute(
         self,
@@ -592,7 +619,7 @@ class DriverStatement:
         parameters: dict[str, Any] | list[dict[str, Any]],
     ) -> None:
         """Run the statement with ``parameters``; a list runs it once for each."""
-        if connection.dialect.name != "sqlite":
+        if connection.dialect.name not in _ON_DRIVER:
             connection.execute(self.statement, parameters)
             return
         compiled = self._begun(connection)
@@ -606,7 +633,7 @@ class DriverStatement:
         self, connection: Connection, parameters: dict[str, Any]
     ) -> Sequence[Any] | None:
         """Run the statement with ``parameters``; return its first row, or ``None``."""
-        if connection.dialect.name != "sqlite":
+        if connection.dialect.name not in _ON_DRIVER:
             return connection.execute(self.statement, parameters).first()
         compiled = self._begun(connection)
         cursor = _on_driver(connection, compiled.sql, compiled.values(parameters))
@@ -623,17 +650,24 @@ class DriverStatement:
         # The compiled statement, once the connection's transaction has begun.
         if not connection.in_transaction():
             connection.begin()
-        return self._compiled or self._compile(connection.dialect)
+        dialect = connection.dialect
+        return self._compiled.get(dialect) or self._compile(dialect)
 
     def _compile(self, dialect: Dialect) -> _DriverSQL:
         compiled = self.statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
-        names = tuple(compiled.positiontup or ())
+        named = compiled.positiontup is None
+        if named:
+            sql = compiled.string
+            names = tuple(name for name in compiled.binds if f"%({name})s" in sql)
+        else:
+            names = tuple(compiled.positiontup or ())
         binds = [compiled.binds[name] for name in names]
         columns = self.statement.exported_columns
-        self._compiled = _DriverSQL(
+        driver_sql = self._compiled[dialect] = _DriverSQL(
             compiled.string,
             names,
+            named,
             {
                 name: bind.value
                 for name, bind in zip(names, binds, strict=True)
@@ -650,7 +684,11 @@ class DriverStatement:
                 ),
             ),
         )
-        return self._compiled
+        return driver_sql
+
+
+#: The databases whose drivers run a DriverStatement.
+_ON_DRIVER = frozenset({"sqlite", "postgresql"})
 
 
 def inserted_id(result: CursorResult[Any]) -> int:

@@ -9,7 +9,7 @@ import pytest
 from helpers.databases import ALL_DATABASES, recorded_statements
 from sqlalchemy import bindparam, create_engine, event, insert, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from mything import ApiException, ConfigError, MyThing
@@ -428,3 +428,25 @@ def test_a_bad_setting_still_fails_when_the_thing_is_built(tmp_path, monkeypatch
     assert "DATABASE_URI" in str(refused.value)
     assert "\n" not in str(refused.value)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.databases("postgresql", "mysql")
+def test_a_driver_statement_on_a_lost_connection_invalidates_it(
+    database_uri, app, client, alice
+):
+    # On PostgreSQL a DriverStatement runs on psycopg's cursor, past
+    # SQLAlchemy: a session that the server ended is an error that says the
+    # connection was invalidated (a 503), and the connection is not pooled
+    # again, as SQLAlchemy does it (on MySQL, by SQLAlchemy).
+    organization = DriverStatement(
+        select(organizations.c.id).where(organizations.c.slug == bindparam("slug"))
+    )
+    with app.app_context():
+        db = get_db()
+        assert organization.first(db, {"slug": "none"}) is None
+        end_session(database_uri, backend_id(db))
+        with pytest.raises(OperationalError) as lost:
+            organization.first(db, {"slug": "none"})
+        assert lost.value.connection_invalidated
+        assert db.invalidated
+    assert client.get("/me", headers=alice.headers).status_code == 200

@@ -183,7 +183,7 @@ def _find_note_in_org(
 
 _DELETE_TAGS = delete(note_tags).where(note_tags.c.note_id == bindparam("note_id"))
 # PERF: benchmarks/findings.md#statements-on-the-driver. A new note's statements
-# run on SQLite's driver, as the ledger's do (DriverStatement).
+# run on the driver, as the ledger's do (DriverStatement).
 _INSERT_TAGS = DriverStatement(insert(note_tags))
 #: A new note in the organization :slug, by the user :user_id, if a member:
 #: the membership check and the insert in one statement.
@@ -223,7 +223,7 @@ def _note_and_tags() -> Select[Any]:
 
 
 #: A new note and its tags in one statement, on PostgreSQL.
-_INSERT_MEMBER_NOTE_AND_TAGS = _note_and_tags()
+_INSERT_MEMBER_NOTE_AND_TAGS = DriverStatement(_note_and_tags())
 
 
 def _add_tags(note_id: int, tags: Sequence[str]) -> None:
@@ -338,11 +338,11 @@ def _insert_note(
         # of two: the tags' executemany, which psycopg sends as a pipeline,
         # costs more than the rest of the insert.
         with_tags = {**parameters, "tags": list(tags)}
-        row = db.execute(_INSERT_MEMBER_NOTE_AND_TAGS, with_tags).first()
-        return None if row is None else (row.id, row.org_id)
+        row = _INSERT_MEMBER_NOTE_AND_TAGS.first(db, with_tags)
+        return None if row is None else (row[0], row[1])
     if db.dialect.insert_returning:
-        returned = _INSERT_MEMBER_NOTE_ON_DRIVER.first(db, parameters)
-        inserted = None if returned is None else (returned[0], returned[1])
+        row = _INSERT_MEMBER_NOTE_ON_DRIVER.first(db, parameters)
+        inserted = None if row is None else (row[0], row[1])
     else:
         # MySQL has no RETURNING; the driver knows the new row's id.
         result = db.execute(_INSERT_MEMBER_NOTE, parameters)

@@ -101,31 +101,62 @@ def stored_rows(app: ApiFlask) -> dict[str, list]:
 def recorded_statements(app: ApiFlask) -> Iterator[list[str]]:
     """Collect the SQL that ``app``'s connections send to the database meanwhile.
 
-    On SQLite as SQLite traces it, since mything runs some statements on
-    the driver, past SQLAlchemy (``mything.db.DriverStatement``); elsewhere
+    As the driver runs it, since mything runs some statements on the
+    driver, past SQLAlchemy (``mything.db.DriverStatement``): on SQLite as
+    SQLite traces it, on PostgreSQL as psycopg's cursors execute it; MySQL
     as SQLAlchemy sends it. Only connections taken from the pool meanwhile.
     """
     statements: list[str] = []
     engine = get_database(app).engine
-    if engine.dialect.name != "sqlite":
+    if engine.dialect.name == "sqlite":
+
+        def watch(dbapi_connection):
+            dbapi_connection.set_trace_callback(statements.append)
+
+        def unwatch(dbapi_connection):
+            dbapi_connection.set_trace_callback(None)
+
+    elif engine.dialect.name == "postgresql":
+        import psycopg
+
+        class RecordingCursor(psycopg.Cursor):
+            def execute(self, query, *args, **kwargs):
+                statements.append(str(query))
+                return super().execute(query, *args, **kwargs)
+
+            def executemany(self, query, *args, **kwargs):
+                statements.append(str(query))
+                return super().executemany(query, *args, **kwargs)
+
+        def watch(dbapi_connection):
+            dbapi_connection.cursor_factory = RecordingCursor
+
+        def unwatch(dbapi_connection):
+            dbapi_connection.cursor_factory = psycopg.Cursor
+
+    else:
 
         def record(connection, cursor, statement, *args):
             statements.append(statement)
 
-        listeners = {"before_cursor_execute": record}
-    else:
+        sqlalchemy.event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            sqlalchemy.event.remove(engine, "before_cursor_execute", record)
+        return
 
-        def trace(dbapi_connection, connection_record, connection_proxy):
-            dbapi_connection.set_trace_callback(statements.append)
+    def checkout(dbapi_connection, connection_record, connection_proxy):
+        watch(dbapi_connection)
 
-        def untrace(dbapi_connection, connection_record):
-            dbapi_connection.set_trace_callback(None)
+    def checkin(dbapi_connection, connection_record):
+        if dbapi_connection is not None:
+            unwatch(dbapi_connection)
 
-        listeners = {"checkout": trace, "checkin": untrace}
-    for name, listener in listeners.items():
-        sqlalchemy.event.listen(engine, name, listener)
+    sqlalchemy.event.listen(engine, "checkout", checkout)
+    sqlalchemy.event.listen(engine, "checkin", checkin)
     try:
         yield statements
     finally:
-        for name, listener in listeners.items():
-            sqlalchemy.event.remove(engine, name, listener)
+        sqlalchemy.event.remove(engine, "checkout", checkout)
+        sqlalchemy.event.remove(engine, "checkin", checkin)
