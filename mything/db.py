@@ -42,6 +42,10 @@ so that a database that stops answering is a 503, not a request that hangs:
 
 A connection whose statement timed out is discarded, never returned to the
 pool.
+
+The few statements that nearly every request runs (the caller's token, a
+new note, the ledger's) run as :class:`DriverStatement` on SQLite and
+PostgreSQL: built and compiled by SQLAlchemy, run on the driver's cursor.
 """
 
 from __future__ import annotations

@@ -262,8 +262,8 @@ def _appending(kind: str, *, owed: bool) -> Select[Any]:
 
 
 #: The statement that appends an event on PostgreSQL, by the kind of chain
-#: and whether the event may be owed to webhooks. A DriverStatement runs it
-#: through SQLAlchemy there, and lets _advanced run SQLite's head the same way.
+#: and whether the event may be owed to webhooks, run on psycopg's cursor
+#: (DriverStatement) as SQLite's head is on SQLite's.
 _APPEND_ON_POSTGRESQL = {
     (kind, owed): DriverStatement(_appending(kind, owed=owed))
     for kind in _KINDS
