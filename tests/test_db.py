@@ -117,8 +117,9 @@ def test_sqlite_reads_take_no_lock_and_writes_take_the_write_lock_first(
 
 
 def test_a_driver_statement_writes_and_fails_as_sqlalchemy_would(app, alice):
-    # DriverStatement runs its SQL on SQLite's driver, and through
-    # SQLAlchemy elsewhere: the same rows either way, and the same errors.
+    # DriverStatement runs its SQL on the driver on SQLite and PostgreSQL,
+    # and through SQLAlchemy on MySQL: the same rows either way, and the
+    # same errors.
     thing = app.my_thing
     thing.as_user("alice").create_organization("acme", name="Acme")
     stamp = datetime(2031, 2, 3, 4, 5, 6, 789012, tzinfo=UTC)

@@ -270,7 +270,7 @@ def get_token(user: User, token_id: Any) -> dict[str, Any]:
 
 #: The token with the hash ``:token_hash``, and its user.
 # PERF: benchmarks/findings.md#statements-on-the-driver. Every authenticated
-# request runs it: on SQLite, on the driver.
+# request runs it: on SQLite and PostgreSQL, on the driver.
 _TOKEN_USER = DriverStatement(
     select(
         users.c.id.label("user_id"),
