@@ -31,7 +31,7 @@ from helpers.databases import ALL_DATABASES
 from helpers.netns import network_namespace, postgresql_cluster_in
 
 from mything import MyThing
-from mything.db import get_database
+from mything.db import DriverStatement, get_database, get_db
 
 pytestmark = pytest.mark.slow
 
@@ -174,6 +174,25 @@ def test_a_blocked_statement_is_a_503_within_the_timeout(database_uri):
         assert client.get(NOTES, headers=headers).status_code == 200
         if server:
             assert len(discarded) == 1, discarded
+
+
+@pytest.mark.databases("postgresql")
+def test_a_driver_statement_that_times_out_discards_its_connection(database_uri):
+    # The statements every request runs go to psycopg's cursor, past
+    # SQLAlchemy (DriverStatement): one that times out must leave its
+    # connection out of the pool, as SQLAlchemy's own statements do.
+    sleep = DriverStatement(
+        sqlalchemy.select(sqlalchemy.func.pg_sleep(sqlalchemy.bindparam("seconds")))
+    )
+    with thing_with_timeout(database_uri, 1) as (thing, headers):
+        discarded = invalidations(thing)
+        with thing.flask_app.app_context():
+            with pytest.raises(sqlalchemy.exc.OperationalError) as timed_out:
+                sleep.first(get_db(), {"seconds": 5})
+        assert timed_out.value.connection_invalidated
+        assert len(discarded) == 1, discarded
+        client = thing.flask_app.test_client()
+        assert client.get(NOTES, headers=headers).status_code == 200
 
 
 # The database host drops off the network
